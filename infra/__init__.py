@@ -1,0 +1,1 @@
+"""Schema migrations and provisioning of the AWS resources that template.yaml declares."""

@@ -1,0 +1,83 @@
+"""Read template.yaml into plain long-form data and check what must exist on disk.
+
+cfn-flip's loader understands CloudFormation's short tags (!Ref, !Sub, !GetAtt, ...) and
+turns them into their long form ({"Ref": ...}, {"Fn::Sub": ...}), so the rest of the code
+deals with one shape only.
+"""
+
+import json
+from pathlib import Path
+
+import yaml
+from cfn_tools import load_yaml
+
+from .errors import TemplateError
+
+# Resource types whose code lives in a local folder, and the property that names it.
+_CODE_PROPERTIES = {
+    "AWS::Serverless::Function": "CodeUri",
+    "AWS::Serverless::LayerVersion": "ContentUri",
+}
+
+
+def load_template(path: Path) -> dict:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TemplateError(path, "file not found") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise TemplateError(path, f"cannot be read: {error}") from None
+    try:
+        loaded = load_yaml(text)
+    except yaml.YAMLError as error:
+        raise TemplateError(path, f"invalid YAML: {_describe_yaml_error(error)}") from None
+    # cfn-flip returns its own ordered dicts; plain dicts and lists are easier to compare.
+    template = json.loads(json.dumps(loaded))
+    _check_shape(path, template)
+    _check_code_folders(path, template)
+    return template
+
+
+def _describe_yaml_error(error: yaml.YAMLError) -> str:
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    if mark is not None:
+        return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
+    return problem
+
+
+def _check_shape(path: Path, template) -> None:
+    if not isinstance(template, dict):
+        raise TemplateError(path, "the document is not a mapping")
+    resources = template.get("Resources")
+    if not isinstance(resources, dict) or not resources:
+        raise TemplateError(path, "no Resources section")
+    for name, resource in resources.items():
+        if not isinstance(resource, dict) or not isinstance(resource.get("Type"), str):
+            raise TemplateError(path, "has no Type", resource=name)
+        if not isinstance(resource.get("Properties", {}), dict):
+            raise TemplateError(path, "Properties is not a mapping", resource=name)
+
+
+def _check_code_folders(path: Path, template: dict) -> None:
+    base = path.parent
+    for name, resource in template["Resources"].items():
+        prop = _CODE_PROPERTIES.get(resource["Type"])
+        if prop is None:
+            continue
+        uri = resource.get("Properties", {}).get(prop)
+        if uri is None and prop == "CodeUri":
+            uri = template.get("Globals", {}).get("Function", {}).get("CodeUri")
+        if not isinstance(uri, str):
+            raise TemplateError(path, f"{prop} must be a local folder", resource=name)
+        if not (base / uri).is_dir():
+            raise TemplateError(path, f"{prop} {uri} does not exist", resource=name)
+
+
+def code_folder(path: Path, template: dict, logical_id: str) -> Path:
+    """The folder holding a function's or layer's code, resolved against the template."""
+    resource = template["Resources"][logical_id]
+    prop = _CODE_PROPERTIES[resource["Type"]]
+    uri = resource.get("Properties", {}).get(prop) or template["Globals"]["Function"]["CodeUri"]
+    return (Path(path).parent / uri).resolve()

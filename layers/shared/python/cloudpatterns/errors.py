@@ -1,0 +1,59 @@
+"""The project's own exception types. Each carries the HTTP status it maps to; the mapping
+to a response happens in one place, `cloudpatterns.http.api_handler`."""
+
+
+class AppError(Exception):
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, details: object = None):
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class BadRequest(AppError):
+    status = 400
+    code = "bad_request"
+
+
+class Unauthorized(AppError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(AppError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(AppError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(AppError):
+    status = 409
+    code = "conflict"
+
+
+class PreconditionFailed(AppError):
+    status = 412
+    code = "precondition_failed"
+
+
+class Unprocessable(AppError):
+    status = 422
+    code = "unprocessable"
+
+
+class Throttled(AppError):
+    status = 429
+    code = "throttled"
+
+
+class DependencyUnavailable(AppError):
+    """A service the function needs (database, cache, broker) cannot be reached."""
+
+    status = 503
+    code = "dependency_unavailable"

@@ -1,0 +1,34 @@
+"""moto's server as the AWS endpoint (SNS, SQS, SSM, S3). It keeps its state in memory:
+provisioning recreates the resources on every start (see infra/provision.py for secrets)."""
+
+import signal
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from ..procs import ManagedProcess, ProcessSpec
+
+
+class EmbeddedAws:
+    name = "aws"
+    stop_signal = signal.SIGTERM
+
+    def __init__(self, state_dir: Path, port: int):
+        self.log_path = Path(state_dir) / "logs" / "aws.log"
+        self.port = port
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def process(self, run_dir: Path) -> ManagedProcess:
+        argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
+        return ManagedProcess(ProcessSpec(self.name, argv, self.log_path), run_dir)
+
+    def ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/moto-api/", timeout=1) as response:
+                return response.status == 200
+        except (urllib.error.URLError, OSError):
+            return False

@@ -1,0 +1,98 @@
+"""Every environment variable the emulator reads, in one place, parsed and checked.
+
+An explicit argument beats the environment: `Settings.from_environ(environ)` is the only
+place that looks at it.
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .errors import LocalError
+
+# External services: when set, the embedded one is not started.
+DATABASE_URL = "DATABASE_URL"
+REDIS_URL = "REDIS_URL"
+AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"
+AWS_REGION = "AWS_REGION"
+# Ports of what the emulator starts itself.
+GATEWAY_PORT = "LOCAL_GATEWAY_PORT"
+POSTGRES_PORT = "LOCAL_POSTGRES_PORT"
+REDIS_PORT = "LOCAL_REDIS_PORT"
+AWS_PORT = "LOCAL_AWS_PORT"
+# Where data, logs and process ids live (default: .local/ in the project).
+STATE_DIR = "LOCAL_STATE_DIR"
+TEMPLATE = "LOCAL_TEMPLATE"
+STACK_NAME = "LOCAL_STACK_NAME"
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PORTS = {GATEWAY_PORT: 3000, POSTGRES_PORT: 5432, REDIS_PORT: 6379, AWS_PORT: 4566}
+
+
+@dataclass(frozen=True)
+class Settings:
+    state_dir: Path
+    template_path: Path
+    stack_name: str
+    region: str
+    gateway_port: int
+    postgres_port: int
+    redis_port: int
+    aws_port: int
+    database_url: str | None = None
+    redis_url: str | None = None
+    aws_endpoint_url: str | None = None
+
+    @classmethod
+    def from_environ(cls, environ=None) -> "Settings":
+        env = os.environ if environ is None else environ
+        ports = {name: _port(env, name, default) for name, default in DEFAULT_PORTS.items()}
+        return cls(
+            state_dir=Path(env.get(STATE_DIR) or PROJECT_ROOT / ".local").resolve(),
+            template_path=Path(env.get(TEMPLATE) or PROJECT_ROOT / "template.yaml").resolve(),
+            stack_name=env.get(STACK_NAME) or "recipes-local",
+            region=env.get(AWS_REGION) or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            gateway_port=ports[GATEWAY_PORT],
+            postgres_port=ports[POSTGRES_PORT],
+            redis_port=ports[REDIS_PORT],
+            aws_port=ports[AWS_PORT],
+            database_url=_url(env, DATABASE_URL, {"postgres", "postgresql"}),
+            redis_url=_url(env, REDIS_URL, {"redis", "rediss", "unix"}),
+            aws_endpoint_url=_url(env, AWS_ENDPOINT_URL, {"http", "https"}),
+        )
+
+
+def _port(env, name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise LocalError(f"{name}={raw!r} is not a port number (1-65535)")
+    return int(raw)
+
+
+def _url(env, name: str, schemes: set[str]) -> str | None:
+    raw = env.get(name)
+    if not raw:
+        return None
+    expected = " or ".join(f"{s}://" for s in sorted(schemes))
+    parts = urlsplit(raw)
+    if parts.scheme not in schemes:
+        raise LocalError(f"{name} is malformed: it must start with {expected} (got {redact(raw)!r})")
+    try:
+        parts.port  # raises ValueError for a port that is not a number or out of range
+    except ValueError:
+        raise LocalError(f"{name} is malformed: the port is not a number from 1 to 65535 (got {redact(raw)!r})") from None
+    if parts.scheme != "unix" and not parts.hostname and "host=" not in parts.query:
+        raise LocalError(f"{name} is malformed: it names no host (got {redact(raw)!r})")
+    return raw
+
+
+def redact(url: str) -> str:
+    """The URL without its password, fit to print."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return parts._replace(netloc=netloc).geturl()

@@ -1,0 +1,207 @@
+"""The whole local stack: embedded (or external) services, schema, AWS resources, gateway.
+
+`Stack.start()` does everything `python -m local up` promises, in an order where nothing
+is started before every check that could refuse has passed; `Stack.stop()` stops what this
+Stack started, by process id, in reverse order.
+"""
+
+import fcntl
+import os
+from dataclasses import dataclass
+
+import psycopg2
+
+from infra.api_keys import create_api_key, key_is_active
+from infra.intrinsics import Resolver
+from infra.migrate import migrate
+from infra.provision import AwsClients, deployment_for, provision
+from infra.template import load_template
+
+from . import settings as names
+from .errors import LocalError
+from .functions import load_functions
+from .gateway import Gateway, GatewayServer
+from .procs import ManagedProcess, ensure_port_free, stop_stale
+from .runtime import FunctionWorker
+from .services import external
+from .services.aws import EmbeddedAws
+from .services.postgres import EmbeddedPostgres
+from .services.redis import EmbeddedRedis
+from .settings import Settings
+
+READY_TIMEOUT = 30.0
+ADMIN_KEY_FILE = "admin-api-key"
+
+
+@dataclass
+class Endpoints:
+    gateway_url: str
+    database_url: str
+    redis_url: str
+    aws_endpoint_url: str
+    admin_key: str
+    embedded: list[str]
+    provisioning: str
+    migrations_applied: list[str]
+
+
+class Stack:
+    def __init__(self, settings: Settings, say=print):
+        self.settings = settings
+        self.say = say
+        self.run_dir = settings.state_dir / "run"
+        self._processes: list[tuple[object, ManagedProcess]] = []
+        self._workers: dict[str, FunctionWorker] = {}
+        self._server: GatewayServer | None = None
+        self._lock = None
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> Endpoints:
+        s = self.settings
+        template = load_template(s.template_path)  # a broken template stops us before anything runs
+        self._acquire_lock()
+        try:
+            embedded = self._embedded_services()
+            for service in embedded:
+                stale = stop_stale(self.run_dir, service.name, service.stop_signal)
+                if stale:
+                    self.say(f"stopped {service.name} (pid {stale}) left running by an earlier run")
+            for service, variable in ((svc, _PORT_VARIABLES[svc.name]) for svc in embedded):
+                ensure_port_free(service.port, service.name, variable)
+            ensure_port_free(s.gateway_port, "API gateway", names.GATEWAY_PORT)
+
+            for service in embedded:
+                process = service.process(self.run_dir)
+                process.start()
+                self._processes.append((service, process))
+            for service, process in self._processes:
+                process.wait_ready(service.ready, READY_TIMEOUT)
+            urls = self._service_urls(embedded)
+
+            applied = migrate(urls["database"])
+            clients = AwsClients(urls["aws"], s.region)
+            deployment = deployment_for(clients, s.stack_name)
+            resolver = Resolver(template, deployment, s.template_path)
+            report = provision(template, resolver, clients, s.state_dir / "secrets.json")
+            admin_key = self._admin_key(urls["database"])
+
+            functions = load_functions(s.template_path, template, resolver, self._function_environment(urls))
+            self._workers = {name: FunctionWorker(spec, s.region, deployment.account_id)
+                             for name, spec in functions.items()}
+            gateway = Gateway(functions, self._workers, stage=resolver.parameters.get("Stage", "local"),
+                              account_id=deployment.account_id)
+            self._server = GatewayServer(gateway, s.gateway_port)
+            self._server.start()
+        except BaseException:
+            self.stop()
+            raise
+        return Endpoints(
+            gateway_url=self._server.url, database_url=urls["database"], redis_url=urls["redis"],
+            aws_endpoint_url=urls["aws"], admin_key=admin_key,
+            embedded=[service.name for service in embedded], provisioning=report.summary(),
+            migrations_applied=applied,
+        )
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        for worker in self._workers.values():
+            worker.stop()
+        self._workers = {}
+        for _, process in reversed(self._processes):
+            process.stop()
+        self._processes = []
+        self._release_lock()
+
+    def exited_service(self) -> str | None:
+        """The name and exit code of an embedded server that died, if one did."""
+        for service, process in self._processes:
+            code = process.exit_code()
+            if code is not None:
+                return f"{service.name} (pid {process.pid}) exited with code {code}; see {process.spec.log_path}"
+        return None
+
+    # -- parts -----------------------------------------------------------------------
+
+    def _embedded_services(self) -> list:
+        s = self.settings
+        services = []
+        if not s.database_url:
+            services.append(EmbeddedPostgres(s.state_dir, s.postgres_port))
+        if not s.redis_url:
+            services.append(EmbeddedRedis(s.state_dir, s.redis_port))
+        if not s.aws_endpoint_url:
+            services.append(EmbeddedAws(s.state_dir, s.aws_port))
+        return services
+
+    def _service_urls(self, embedded: list) -> dict[str, str]:
+        s = self.settings
+        by_name = {service.name: service.url for service in embedded}
+        if s.database_url:
+            external.check_postgres(s.database_url)
+        if s.redis_url:
+            external.check_redis(s.redis_url)
+        if s.aws_endpoint_url:
+            external.check_aws(s.aws_endpoint_url, s.region)
+        return {
+            "database": s.database_url or by_name["postgres"],
+            "redis": s.redis_url or by_name["redis"],
+            "aws": s.aws_endpoint_url or by_name["aws"],
+        }
+
+    def _function_environment(self, urls: dict[str, str]) -> dict[str, str]:
+        return {
+            names.DATABASE_URL: urls["database"],
+            names.REDIS_URL: urls["redis"],
+            names.AWS_ENDPOINT_URL: urls["aws"],
+            # moto and LocalStack take any credentials; functions must not see the user's real ones.
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+        }
+
+    def _admin_key(self, database_url: str) -> str:
+        """The admin API key made on first start. Its hash is in the database; the key itself is
+        kept owner-only in the state directory so each start can print it again."""
+        path = self.settings.state_dir / ADMIN_KEY_FILE
+        connection = psycopg2.connect(database_url, connect_timeout=10)
+        try:
+            if path.exists():
+                key = path.read_text().strip()
+                if key_is_active(connection, key):
+                    return key
+            key = create_api_key(connection, "local admin", ["admin"])
+        finally:
+            connection.close()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key + "\n")
+        return key
+
+    def _acquire_lock(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        path = self.run_dir / "stack.lock"
+        handle = open(path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            raise LocalError(f"another `python -m local up` (pid {holder}) is using {self.settings.state_dir}; "
+                             f"stop it first, or set {names.STATE_DIR} to another folder") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._lock = handle
+
+    def _release_lock(self) -> None:
+        if self._lock is not None:
+            self._lock.close()  # closing the file releases the flock
+            self._lock = None
+
+
+_PORT_VARIABLES = {"postgres": names.POSTGRES_PORT, "redis": names.REDIS_PORT, "aws": names.AWS_PORT}
+

@@ -1,0 +1,181 @@
+"""Shared fixtures: the embedded services, started once for the whole suite on free ports in
+a temporary folder, through the same code `python -m local up` uses, and stopped at the end."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from infra.migrate import migrate
+from local.procs import free_port, stop_stale
+from local.services.aws import EmbeddedAws
+from local.services.postgres import EmbeddedPostgres
+from local.services.redis import EmbeddedRedis
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run_service(service, run_dir: Path):
+    process = service.process(run_dir)
+    process.start()
+    try:
+        process.wait_ready(service.ready, 30)
+    except BaseException:
+        process.stop()
+        raise
+    return process
+
+
+@pytest.fixture(scope="session")
+def services_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("services")
+
+
+@pytest.fixture(scope="session")
+def postgres_url(services_dir):
+    service = EmbeddedPostgres(services_dir, free_port())
+    process = _run_service(service, services_dir / "run")
+    yield service.url
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(services_dir):
+    service = EmbeddedRedis(services_dir, free_port())
+    process = _run_service(service, services_dir / "run")
+    yield service.url
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def aws_url(services_dir):
+    service = EmbeddedAws(services_dir, free_port())
+    process = _run_service(service, services_dir / "run")
+    yield service.url
+    process.stop()
+
+
+@pytest.fixture
+def fresh_database(postgres_url):
+    """An empty database of its own for one test, dropped afterwards."""
+    name = f"t{os.getpid()}_{time.monotonic_ns()}"
+    admin = psycopg2.connect(postgres_url)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    admin.close()
+
+
+@pytest.fixture
+def migrated_database(fresh_database):
+    migrate(fresh_database)
+    return fresh_database
+
+
+# -- `python -m local up` as a user runs it --------------------------------------------------
+
+# name -> the signal that stops it cleanly
+SERVICES = {service.name: service.stop_signal for service in (EmbeddedPostgres, EmbeddedRedis, EmbeddedAws)}
+
+
+class LocalUp:
+    """`python -m local up` in a subprocess, its output collected line by line."""
+
+    def __init__(self, env: dict[str, str]):
+        self.env = env
+        self.state_dir = Path(env["LOCAL_STATE_DIR"])
+        self.lines: list[str] = []
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "local", "up"], cwd=PROJECT_ROOT, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_ready(self, timeout: float = 60) -> "LocalUp":
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(line.startswith("Press Ctrl-C") for line in self.lines):
+                return self
+            if self.process.poll() is not None:
+                self._reader.join(5)
+                raise AssertionError(f"local up exited with {self.process.returncode}:\n{self.output}")
+            time.sleep(0.05)
+        raise AssertionError(f"local up not ready after {timeout} s:\n{self.output}")
+
+    def wait_exit(self, timeout: float = 30) -> int:
+        code = self.process.wait(timeout)
+        self._reader.join(5)
+        return code
+
+    def signal(self, signum=signal.SIGINT) -> None:
+        self.process.send_signal(signum)
+
+    def service_pids(self) -> dict[str, int]:
+        import json
+
+        pids = {}
+        for name in SERVICES:
+            pidfile = self.state_dir / "run" / f"{name}.pid"
+            if pidfile.exists():
+                pids[name] = json.loads(pidfile.read_text())["pid"]
+        return pids
+
+    def cleanup(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        # Whatever a killed run left behind, stopped by its recorded pid.
+        for name, stop_signal in SERVICES.items():
+            stop_stale(self.state_dir / "run", name, stop_signal)
+
+
+@pytest.fixture
+def local_env(tmp_path) -> dict[str, str]:
+    """Environment for a `local up` of its own: free ports, state in a temporary folder."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "REDIS_URL", "AWS_ENDPOINT_URL")}
+    env.update({
+        "LOCAL_STATE_DIR": str(tmp_path / "state"),
+        "LOCAL_GATEWAY_PORT": str(free_port()),
+        "LOCAL_POSTGRES_PORT": str(free_port()),
+        "LOCAL_REDIS_PORT": str(free_port()),
+        "LOCAL_AWS_PORT": str(free_port()),
+    })
+    return env
+
+
+@pytest.fixture
+def start_local_up():
+    runs: list[LocalUp] = []
+
+    def start(env: dict[str, str]) -> LocalUp:
+        run = LocalUp(env)
+        runs.append(run)
+        return run
+
+    yield start
+    for run in runs:
+        run.cleanup()

@@ -1,0 +1,157 @@
+"""`python -m local up` end to end: what a user runs, checked from the outside."""
+
+import json
+import os
+import signal
+import socket
+import time
+import urllib.request
+
+import psutil
+import psycopg2
+import pytest
+
+from local.procs import free_port
+
+
+def get_json(url: str):
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status, json.loads(response.read())
+
+
+def url_in(run, label: str) -> str:
+    line = next(line for line in run.lines if line.strip().startswith(label))
+    return line.split()[-1] if label == "Postgres" else line.split()[2 if label == "API" else 1]
+
+
+def database_url(run) -> str:
+    return url_in(run, "Postgres")
+
+
+def gateway_url(run) -> str:
+    return url_in(run, "API")
+
+
+def admin_key(run) -> str:
+    return next(line.split()[3] for line in run.lines if "admin API key" in line)
+
+
+def test_up_serves_health_and_stops_everything_on_sigint(local_env, start_local_up):
+    run = start_local_up(local_env).wait_ready()
+    status, body = get_json(gateway_url(run) + "/health")
+    assert status == 200
+    assert body == {"status": "ok", "version": "0.1.0", "stage": "local"}
+    assert admin_key(run).startswith("rk_")
+    pids = run.service_pids()
+    assert set(pids) == {"postgres", "redis", "aws"}
+
+    run.signal(signal.SIGINT)
+    assert run.wait_exit() == 0
+    assert not [pid for pid in pids.values() if psutil.pid_exists(pid)], run.output
+    assert not list((run.state_dir / "run").glob("*.pid"))
+
+
+def test_sigterm_also_stops_cleanly(local_env, start_local_up):
+    run = start_local_up(local_env).wait_ready()
+    pids = run.service_pids()
+    run.signal(signal.SIGTERM)
+    assert run.wait_exit() == 0
+    assert not [pid for pid in pids.values() if psutil.pid_exists(pid)]
+
+
+def test_rows_and_admin_key_survive_a_restart(local_env, start_local_up):
+    first = start_local_up(local_env).wait_ready()
+    with psycopg2.connect(database_url(first)) as connection, connection.cursor() as cursor:
+        cursor.execute("INSERT INTO products (name, unit) VALUES ('Flour', 'g')")
+    key = admin_key(first)
+    first.signal(signal.SIGINT)
+    assert first.wait_exit() == 0
+
+    second = start_local_up(local_env).wait_ready()
+    assert "migrations     up to date" in second.output
+    assert admin_key(second) == key
+    with psycopg2.connect(database_url(second)) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT name, unit FROM products")
+        assert cursor.fetchall() == [("Flour", "g")]
+    assert get_json(gateway_url(second) + "/health")[0] == 200
+
+
+def test_servers_left_by_a_killed_run_are_stopped_not_duplicated(local_env, start_local_up):
+    first = start_local_up(local_env).wait_ready()
+    stale = first.service_pids()
+    first.process.kill()  # SIGKILL: no chance to clean up; the servers keep running
+    first.wait_exit()
+    assert all(psutil.pid_exists(pid) for pid in stale.values())
+
+    second = start_local_up(local_env).wait_ready()
+    for name, pid in stale.items():
+        assert f"stopped {name} (pid {pid}) left running by an earlier run" in second.output
+        assert not psutil.pid_exists(pid)
+    assert get_json(gateway_url(second) + "/health")[0] == 200
+    assert len(second.service_pids()) == 3
+
+
+def test_a_second_up_on_the_same_state_is_refused(local_env, start_local_up):
+    first = start_local_up(local_env).wait_ready()
+    other_ports = {**local_env, **{k: str(free_port()) for k in local_env if k.endswith("_PORT")}}
+    second = start_local_up(other_ports)
+    assert second.wait_exit() == 2
+    assert f"another `python -m local up` (pid {first.process.pid})" in second.output
+    assert get_json(gateway_url(first) + "/health")[0] == 200
+
+
+def test_a_taken_port_is_named_with_the_variable_that_changes_it(local_env, start_local_up):
+    port = int(local_env["LOCAL_GATEWAY_PORT"])
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        run = start_local_up(local_env)
+        assert run.wait_exit() == 2
+    assert run.lines == [f"error: port {port} (API gateway) is already in use on 127.0.0.1; "
+                         "set LOCAL_GATEWAY_PORT to another port"]
+    assert not list((run.state_dir / "run").glob("*.pid"))
+
+
+@pytest.mark.parametrize("variable, value, expected", [
+    ("DATABASE_URL", "mysql://user@localhost/db", "DATABASE_URL is malformed: it must start with postgres:// or postgresql://"),
+    ("DATABASE_URL", "postgresql://user:secret@localhost:notaport/db", "DATABASE_URL is malformed: the port is not a number"),
+    ("REDIS_URL", "localhost:6379", "REDIS_URL is malformed: it must start with redis://"),
+    ("AWS_ENDPOINT_URL", "http://", "AWS_ENDPOINT_URL is malformed: it names no host"),
+    ("LOCAL_REDIS_PORT", "70000", "LOCAL_REDIS_PORT='70000' is not a port number"),
+])
+def test_malformed_variables_give_one_line_and_no_traceback(local_env, start_local_up, variable, value, expected):
+    run = start_local_up({**local_env, variable: value})
+    assert run.wait_exit() == 2
+    assert len(run.lines) == 1 and run.lines[0].startswith(f"error: {expected}"), run.output
+    assert "secret" not in run.output  # a password in a URL is never printed
+
+
+def test_unreachable_external_postgres_is_reported_within_ten_seconds(local_env, start_local_up):
+    port = free_port()  # nothing listens there
+    began = time.monotonic()
+    run = start_local_up({**local_env, "DATABASE_URL": f"postgresql://app:pw@127.0.0.1:{port}/recipes"})
+    assert run.wait_exit() == 2
+    assert time.monotonic() - began < 15  # 10 s of trying, plus the interpreter's start
+    line = run.lines[-1]
+    assert line.startswith(f"error: Postgres at 127.0.0.1:{port} (DATABASE_URL=postgresql://app:***@127.0.0.1:{port}/recipes) is unreachable: tried for")
+    assert "Traceback" not in run.output
+    # The embedded services it had started meanwhile were stopped again.
+    assert not list((run.state_dir / "run").glob("*.pid"))
+
+
+def test_external_services_are_used_instead_of_embedded_ones(local_env, start_local_up, postgres_url, redis_url, aws_url):
+    env = {**local_env, "DATABASE_URL": postgres_url, "REDIS_URL": redis_url, "AWS_ENDPOINT_URL": aws_url}
+    run = start_local_up(env).wait_ready()
+    assert "embedded: none" in run.output
+    assert run.service_pids() == {}
+    assert get_json(gateway_url(run) + "/health")[0] == 200
+
+
+def test_broken_template_names_the_file_and_the_problem(local_env, start_local_up, tmp_path):
+    template = tmp_path / "template.yaml"
+    template.write_text("Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties: [unclosed\n")
+    run = start_local_up({**local_env, "LOCAL_TEMPLATE": str(template)})
+    assert run.wait_exit() == 2
+    assert run.lines[0].startswith(f"error: {template}: invalid YAML:")
+    assert "line 5" in run.lines[0] or "line 4" in run.lines[0]
+    assert not (run.state_dir / "run").exists()  # refused before anything started

@@ -179,11 +179,11 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class GatewayServer:
-    """The HTTP front of a Gateway, on 127.0.0.1, in a background thread."""
+    """The HTTP front of a Gateway, in a background thread."""
 
-    def __init__(self, gateway: Gateway, port: int):
+    def __init__(self, gateway: Gateway, port: int, host: str = "127.0.0.1"):
         handler = type("GatewayHandler", (_Handler,), {"gateway": gateway})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="gateway", daemon=True)
 

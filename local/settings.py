@@ -21,6 +21,8 @@ GATEWAY_PORT = "LOCAL_GATEWAY_PORT"
 POSTGRES_PORT = "LOCAL_POSTGRES_PORT"
 REDIS_PORT = "LOCAL_REDIS_PORT"
 AWS_PORT = "LOCAL_AWS_PORT"
+# The address the gateway listens on: loopback unless a container needs 0.0.0.0.
+BIND_HOST = "LOCAL_BIND_HOST"
 # Where data, logs and process ids live (default: .local/ in the project).
 STATE_DIR = "LOCAL_STATE_DIR"
 TEMPLATE = "LOCAL_TEMPLATE"
@@ -40,6 +42,7 @@ class Settings:
     postgres_port: int
     redis_port: int
     aws_port: int
+    bind_host: str = "127.0.0.1"
     database_url: str | None = None
     redis_url: str | None = None
     aws_endpoint_url: str | None = None
@@ -57,6 +60,7 @@ class Settings:
             postgres_port=ports[POSTGRES_PORT],
             redis_port=ports[REDIS_PORT],
             aws_port=ports[AWS_PORT],
+            bind_host=env.get(BIND_HOST) or "127.0.0.1",
             database_url=_url(env, DATABASE_URL, {"postgres", "postgresql"}),
             redis_url=_url(env, REDIS_URL, {"redis", "rediss", "unix"}),
             aws_endpoint_url=_url(env, AWS_ENDPOINT_URL, {"http", "https"}),

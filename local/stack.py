@@ -91,7 +91,7 @@ class Stack:
                              for name, spec in functions.items()}
             gateway = Gateway(functions, self._workers, stage=resolver.parameters.get("Stage", "local"),
                               account_id=deployment.account_id)
-            self._server = GatewayServer(gateway, s.gateway_port)
+            self._server = GatewayServer(gateway, s.gateway_port, s.bind_host)
             self._server.start()
         except BaseException:
             self.stop()

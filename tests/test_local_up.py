@@ -155,3 +155,12 @@ def test_broken_template_names_the_file_and_the_problem(local_env, start_local_u
     assert run.lines[0].startswith(f"error: {template}: invalid YAML:")
     assert "line 5" in run.lines[0] or "line 4" in run.lines[0]
     assert not (run.state_dir / "run").exists()  # refused before anything started
+
+
+def test_a_server_that_dies_stops_the_stack_with_its_name(local_env, start_local_up):
+    run = start_local_up(local_env).wait_ready()
+    pids = run.service_pids()
+    os.kill(pids["redis"], signal.SIGKILL)
+    assert run.wait_exit() == 1
+    assert f"error: redis (pid {pids['redis']}) exited with code -9" in run.output
+    assert not [pid for pid in pids.values() if psutil.pid_exists(pid)]

@@ -21,15 +21,16 @@ from local.services.redis import EmbeddedRedis
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _run_service(service, run_dir: Path):
-    process = service.process(run_dir)
+def _serve(service_class, services_dir: Path):
+    """Run one embedded service for the session; yields its URL, stops it by pid afterwards."""
+    service = service_class(services_dir, free_port())
+    process = service.process(services_dir / "run")
     process.start()
     try:
         process.wait_ready(service.ready, 30)
-    except BaseException:
+        yield service.url
+    finally:
         process.stop()
-        raise
-    return process
 
 
 @pytest.fixture(scope="session")
@@ -39,26 +40,17 @@ def services_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres_url(services_dir):
-    service = EmbeddedPostgres(services_dir, free_port())
-    process = _run_service(service, services_dir / "run")
-    yield service.url
-    process.stop()
+    yield from _serve(EmbeddedPostgres, services_dir)
 
 
 @pytest.fixture(scope="session")
 def redis_url(services_dir):
-    service = EmbeddedRedis(services_dir, free_port())
-    process = _run_service(service, services_dir / "run")
-    yield service.url
-    process.stop()
+    yield from _serve(EmbeddedRedis, services_dir)
 
 
 @pytest.fixture(scope="session")
 def aws_url(services_dir):
-    service = EmbeddedAws(services_dir, free_port())
-    process = _run_service(service, services_dir / "run")
-    yield service.url
-    process.stop()
+    yield from _serve(EmbeddedAws, services_dir)
 
 
 @pytest.fixture

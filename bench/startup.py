@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def stack_env(state_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "AWS_ENDPOINT_URL")}
     env.update({"LOCAL_STATE_DIR": str(state_dir), "LOCAL_GATEWAY_PORT": str(free_port()),
+                "LOCAL_LAMBDA_PORT": str(free_port()),
                 "LOCAL_POSTGRES_PORT": str(free_port()), "LOCAL_REDIS_PORT": str(free_port()),
                 "LOCAL_AWS_PORT": str(free_port())})
     return env

@@ -1,14 +1,24 @@
-"""`python -m local <command>`. Errors a user can fix print one line and exit 2."""
+"""`python -m local <command>`: run the stack, invoke functions, make events, list what the
+template declares. Errors a user can fix print one line (`error: ...`) and exit 2."""
 
 import argparse
+import json
 import signal
 import sys
 import threading
 import time
+from pathlib import Path
 
 from infra.errors import InfraError
 
+from . import events
+from .apigw_event import proxy_event
 from .errors import LocalError
+from .gateway import RouteTable
+from .http_server import HttpRequest
+from .lambda_logs import ConsoleLog
+from .project import assumed_services, load_app, running_services
+from .runtime import Runtime, check_payload_size
 from .settings import Settings, redact
 from .stack import Stack
 
@@ -16,6 +26,8 @@ from .stack import Stack
 def say(message: str) -> None:
     print(message, flush=True)
 
+
+# -- up --------------------------------------------------------------------------------------
 
 def cmd_up(args: argparse.Namespace) -> int:
     settings = Settings.from_environ()
@@ -30,15 +42,17 @@ def cmd_up(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, request_stop)
 
     began = time.monotonic()
-    stack = Stack(settings, say=say)
+    stack = Stack(settings, say=say, parameter_overrides=args.parameter_overrides)
     endpoints = stack.start()
+    services = endpoints.services
     elapsed = time.monotonic() - began
     embedded = ", ".join(endpoints.embedded) or "none"
     say(f"Recipes API local stack is up in {elapsed:.1f} s (embedded: {embedded}; state in {settings.state_dir})")
-    say(f"  API gateway    {endpoints.gateway_url}   (try {endpoints.gateway_url}/health)")
-    say(f"  Postgres       {redact(endpoints.database_url)}")
-    say(f"  Redis          {redact(endpoints.redis_url)}")
-    say(f"  AWS endpoint   {endpoints.aws_endpoint_url}   (SNS, SQS, SSM, S3)")
+    say(f"  API gateway    {services.gateway_url}   (try {services.gateway_url}/health)")
+    say(f"  Lambda API     {services.lambda_url}   (boto3 lambda client, aws lambda invoke --endpoint-url)")
+    say(f"  Postgres       {redact(services.database_url)}")
+    say(f"  Redis          {redact(services.redis_url)}")
+    say(f"  AWS endpoint   {services.aws_endpoint_url}   (SNS, SQS, SSM, S3)")
     say(f"  migrations     {', '.join(endpoints.migrations_applied) or 'up to date'}")
     say(f"  AWS resources  {endpoints.provisioning}")
     say(f"  admin API key  {endpoints.admin_key}   (send as x-api-key)")
@@ -56,14 +70,168 @@ def cmd_up(args: argparse.Namespace) -> int:
     return exit_code
 
 
-COMMANDS = {"up": cmd_up}
+# -- invoke ----------------------------------------------------------------------------------
+
+def read_json(raw: bytes, source: str):
+    """Parse JSON, or say which file, line and column is wrong."""
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError as error:
+        raise LocalError(f"{source}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    except json.JSONDecodeError as error:
+        raise LocalError(f"{source}: not JSON: {error.msg} at line {error.lineno}, column {error.colno}") from None
+
+
+def read_source(name: str | None) -> tuple[bytes, str]:
+    if name is None:
+        return b"{}", "(no event)"
+    if name == "-":
+        return sys.stdin.buffer.read(), "<stdin>"
+    try:
+        return Path(name).read_bytes(), name
+    except OSError as error:
+        raise LocalError(f"{name}: cannot be read: {error.strerror}") from None
+
+
+def cmd_invoke(args: argparse.Namespace) -> int:
+    settings = Settings.from_environ()
+    raw, source = read_source(args.event)
+    check_payload_size(raw)
+    event = read_json(raw, source)
+    env_overrides = read_json(*read_source(args.env_vars)) if args.env_vars else None
+    services = running_services(settings)
+    if services is None:
+        services = assumed_services(settings)
+        print(f"note: no `local up` is running on {settings.state_dir}; the function is given "
+              f"{redact(services.database_url)}, {services.redis_url} and {services.aws_endpoint_url}",
+              file=sys.stderr)
+    _, model = load_app(settings, services, args.parameter_overrides, env_overrides)
+    runtime = Runtime(model, services.region, services.account_id, console=ConsoleLog(sys.stderr), concurrency=1)
+    try:
+        outcome = runtime.invoke(args.function, event)
+    finally:
+        runtime.stop()
+    print(json.dumps(outcome.error if outcome.failed else outcome.payload, indent=2))
+    return 1 if outcome.failed else 0
+
+
+# -- generate-event --------------------------------------------------------------------------
+
+def cmd_generate_event(args: argparse.Namespace) -> int:
+    settings = Settings.from_environ()
+    services = running_services(settings) or assumed_services(settings)
+    region, account = services.region, services.account_id
+    if args.source == "apigateway":
+        _, model = load_app(settings, services)
+        request = HttpRequest(args.method.upper(), args.path, args.header, (args.body or "").encode())
+        match = RouteTable(model).match(request.method, request.target.split("?")[0])
+        route, params = match if match else (None, {})
+        api = model.apis.get(route.event.api) if route else None
+        event = proxy_event(request, route.event.path if route else request.target.split("?")[0], params,
+                            stage=api.stage if api else "Prod", api_id=(route.event.api.lower() if route else "local"),
+                            account_id=account)
+    elif args.source == "sqs":
+        arn = f"arn:aws:sqs:{region}:{account}:{args.queue}"
+        event = events.sqs_event([events.sqs_record(args.body, arn, region) for _ in range(args.count)])
+    elif args.source == "sns":
+        event = events.sns_event(args.message, f"arn:aws:sns:{region}:{account}:{args.topic}", subject=args.subject,
+                                 attributes=dict(args.attribute))
+    else:
+        event = events.schedule_event(f"arn:aws:events:{region}:{account}:rule/{args.rule}")
+    print(json.dumps(event, indent=2))
+    return 0
+
+
+# -- list ------------------------------------------------------------------------------------
+
+def cmd_list(args: argparse.Namespace) -> int:
+    settings = Settings.from_environ()
+    _, model = load_app(settings, running_services(settings) or assumed_services(settings))
+    for spec in model.functions.values():
+        say(f"{spec.logical_id}  {spec.handler}  {spec.runtime}  timeout {spec.timeout:g} s  "
+            f"memory {spec.memory_mb} MB  ({spec.code_dir.relative_to(settings.template_path.parent)})")
+        for api in spec.api_events:
+            say(f"    api       {api.method:<6} {api.path}")
+        for sqs in spec.sqs_events:
+            say(f"    sqs       {sqs.queue_url}  batch {sqs.batch_size}")
+        for schedule in spec.schedule_events:
+            say(f"    schedule  {schedule.schedule}")
+        for name, kind in spec.other_events.items():
+            say(f"    {kind.lower():<9} {name} (runs on AWS only)")
+    return 0
+
+
+# -- parsing ---------------------------------------------------------------------------------
+
+def parameter_override(text: str) -> tuple[str, str]:
+    """K=V, or SAM's ParameterKey=K,ParameterValue=V."""
+    if text.startswith("ParameterKey="):
+        parts = dict(part.split("=", 1) for part in text.split(",") if "=" in part)
+        if "ParameterKey" in parts and "ParameterValue" in parts:
+            return parts["ParameterKey"], parts["ParameterValue"]
+    elif "=" in text:
+        key, value = text.split("=", 1)
+        if key:
+            return key, value
+    raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
+
+
+def pair(separator: str):
+    def parse(text: str) -> tuple[str, str]:
+        key, found, value = text.partition(separator)
+        if not found or not key.strip():
+            raise argparse.ArgumentTypeError(f"{text!r} is not NAME{separator}VALUE")
+        return key.strip(), value.strip()
+
+    return parse
+
+
+class Overrides(argparse.Action):
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, dict(values))
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("up", help="start the whole stack in the foreground; Ctrl-C stops it")
+
+    def overrides(command):
+        command.add_argument("--parameter-overrides", nargs="+", type=parameter_override, action=Overrides,
+                             default={}, metavar="KEY=VALUE", help="template parameters")
+
+    up = commands.add_parser("up", help="start the whole stack in the foreground; Ctrl-C stops it")
+    overrides(up)
+
+    invoke = commands.add_parser("invoke", help="run one function once; the result on stdout, logs on stderr")
+    invoke.add_argument("function", help="logical id (or FunctionName) from template.yaml")
+    invoke.add_argument("-e", "--event", metavar="FILE", help="event JSON file, or - for stdin (default: {})")
+    invoke.add_argument("--env-vars", metavar="FILE", help='SAM-style {"Function": {...}, "Parameters": {...}}')
+    overrides(invoke)
+
+    generate = commands.add_parser("generate-event", help="print an event in AWS's shape")
+    sources = generate.add_subparsers(dest="source", required=True, metavar="SOURCE")
+    api = sources.add_parser("apigateway", help="REST API proxy event (payload 1.0)")
+    api.add_argument("--method", default="GET")
+    api.add_argument("--path", default="/health", help="path and query, e.g. /recipes/42?x=1")
+    api.add_argument("--body")
+    api.add_argument("--header", action="append", default=[], type=pair(":"), metavar="NAME:VALUE")
+    sqs = sources.add_parser("sqs", help="SQS batch of records")
+    sqs.add_argument("--queue", default="recipes-local-audit")
+    sqs.add_argument("--body", default='{"hello": "world"}')
+    sqs.add_argument("--count", type=int, default=1)
+    sns = sources.add_parser("sns", help="SNS notification")
+    sns.add_argument("--topic", default="recipes-local-events")
+    sns.add_argument("--message", default='{"hello": "world"}')
+    sns.add_argument("--subject")
+    sns.add_argument("--attribute", action="append", default=[], type=pair("="), metavar="NAME=VALUE")
+    schedule = sources.add_parser("schedule", help="EventBridge scheduled event")
+    schedule.add_argument("--rule", default="recipes-local-schedule")
+
+    commands.add_parser("list", help="the functions, their routes and event sources")
     return parser
+
+
+COMMANDS = {"up": cmd_up, "invoke": cmd_invoke, "generate-event": cmd_generate_event, "list": cmd_list}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,5 +242,5 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr, flush=True)
         return 2
     except KeyboardInterrupt:
-        # Ctrl-C before the signal handlers were in place; Stack.start() has cleaned up.
+        # Ctrl-C before `up` had its signal handlers in place; Stack.start() has cleaned up.
         return 130

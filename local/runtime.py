@@ -1,112 +1,102 @@
-"""Invoke a function in a warm worker process of its own.
+"""Run any function the template declares: the one entry point the gateway, the CLI, the
+Lambda Invoke API and the event sources all call.
 
-Each function gets its own process, with only its code folder and layers on the import path
-and only its environment, so two functions' modules (every one has an app.py) never meet.
-A worker that crashes or runs past the function's Timeout is killed and replaced on the
-next call; the caller gets Lambda's error shape.
+Each function gets its own pool of warm worker processes, each with only the function's
+code folder and layers on the import path and only its environment, so two functions'
+modules (every one has an app.py) never meet.
 """
 
-import json
 import os
-import select
-import subprocess
-import sys
 import threading
-import time
 import uuid
-from dataclasses import dataclass
-from pathlib import Path
 
-from .functions import FunctionSpec
+from .errors import LocalError
+from .instance import MAX_PAYLOAD_BYTES
+from .lambda_logs import ConsoleLog
+from .model import AppModel, FunctionSpec
+from .pool import FunctionPool, Invocation
 
-WORKER_SCRIPT = Path(__file__).with_name("worker.py")
-
-
-@dataclass
-class Invocation:
-    request_id: str
-    payload: object = None
-    error: dict | None = None
+# What a function inherits of the emulator's own environment: enough to run Python, no more.
+INHERITED_VARIABLES = ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "TMPDIR")
 
 
-class FunctionWorker:
-    """One warm instance of one function; calls are served one at a time."""
+class UnknownFunction(LocalError):
+    def __init__(self, name: str, known: list[str]):
+        self.name = name
+        super().__init__(f"no function named {name!r} in the template; the functions are: {', '.join(sorted(known))}")
 
-    def __init__(self, spec: FunctionSpec, region: str, account_id: str):
-        self.spec = spec
+
+class PayloadTooLarge(LocalError):
+    error_type = "RequestEntityTooLargeException"
+
+    def __init__(self, size: int):
+        super().__init__(f"{size} byte payload is too large for the Invoke operation "
+                         f"(maximum {MAX_PAYLOAD_BYTES} bytes)")
+
+
+def check_payload_size(raw: bytes) -> None:
+    if len(raw) > MAX_PAYLOAD_BYTES:
+        raise PayloadTooLarge(len(raw))
+
+
+class Runtime:
+    def __init__(self, model: AppModel, region: str, account_id: str, console: ConsoleLog | None = None,
+                 concurrency: int | None = None):
+        self.model = model
         self.region, self.account_id = region, account_id
+        self.console = console or ConsoleLog()
+        self.concurrency = concurrency
+        self._pools: dict[str, FunctionPool] = {}
         self._lock = threading.Lock()
-        self._process: subprocess.Popen | None = None
 
-    def invoke(self, event: dict) -> Invocation:
-        request_id = str(uuid.uuid4())
+    def spec(self, name: str) -> FunctionSpec:
+        spec = self.model.function(name)
+        if spec is None:
+            raise UnknownFunction(name, list(self.model.functions))
+        return spec
+
+    def invoke(self, name: str, event, request_id: str | None = None) -> Invocation:
+        return self.pool(name).invoke(event, request_id)
+
+    def pool(self, name: str) -> FunctionPool:
+        spec = self.spec(name)
         with self._lock:
-            process = self._ensure_started()
-            deadline = time.time() + self.spec.timeout
-            request = {"request_id": request_id, "deadline_ms": int(deadline * 1000), "event": event}
-            try:
-                process.stdin.write(json.dumps(request) + "\n")
-                process.stdin.flush()
-            except (BrokenPipeError, OSError):
-                return self._crashed(request_id)
-            ready, _, _ = select.select([process.stdout], [], [], max(0.0, deadline - time.time()))
-            if not ready:
-                self.stop()
-                return Invocation(request_id, error={
-                    "errorMessage": f"Task timed out after {self.spec.timeout:.2f} seconds",
-                    "errorType": "Sandbox.Timedout", "stackTrace": []})
-            line = process.stdout.readline()
-            if not line:
-                return self._crashed(request_id)
-            reply = json.loads(line)
-            return Invocation(request_id, payload=reply.get("result"), error=reply.get("error"))
+            pool = self._pools.get(spec.logical_id)
+            if pool is None:
+                pool = FunctionPool(spec, self._instance_config(spec), self._environment(spec), self.console,
+                                    self.concurrency)
+                self._pools[spec.logical_id] = pool
+            return pool
 
     def stop(self) -> None:
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.kill()
-            process.wait()
+        with self._lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.stop()
 
-    def _ensure_started(self) -> subprocess.Popen:
-        if self._process is None or self._process.poll() is not None:
-            self._process = subprocess.Popen(
-                [sys.executable, "-I", str(WORKER_SCRIPT), json.dumps(self._worker_config())],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=self._environment(),
-                # Not in the terminal's process group: Ctrl-C is for `local up`, which stops
-                # workers itself. A worker whose parent dies sees stdin close and exits.
-                start_new_session=True,
-            )
-        return self._process
-
-    def _crashed(self, request_id: str) -> Invocation:
-        code = self._process.wait() if self._process else None
-        self._process = None
-        return Invocation(request_id, error={"errorMessage": f"Runtime exited with error: exit status {code}",
-                                             "errorType": "Runtime.ExitError", "stackTrace": []})
-
-    def _worker_config(self) -> dict:
-        name = self.spec.logical_id
+    def _instance_config(self, spec: FunctionSpec) -> dict:
         return {
-            "function_name": name,
-            "function_arn": f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}",
-            "memory_mb": self.spec.memory_mb,
+            "function_name": spec.function_name,
+            "function_arn": spec.arn,
+            "memory_mb": spec.memory_mb,
             "log_stream": uuid.uuid4().hex,
-            "handler": self.spec.handler,
-            "code_dir": str(self.spec.code_dir),
-            "layer_dirs": [str(path) for path in self.spec.layer_dirs],
+            "handler": spec.handler,
+            "code_dir": str(spec.code_dir),
+            "layer_dirs": [str(path) for path in spec.layer_dirs],
         }
 
-    def _environment(self) -> dict[str, str]:
-        # Only what Lambda would give: a few system variables, the function's own, and
-        # Lambda's reserved ones. Nothing else of the emulator's environment leaks in.
-        inherited = {k: os.environ[k] for k in ("PATH", "LANG", "TZ", "HOME") if k in os.environ}
+    def _environment(self, spec: FunctionSpec) -> dict[str, str]:
+        inherited = {k: os.environ[k] for k in INHERITED_VARIABLES if k in os.environ}
         return {
             **inherited,
-            **self.spec.environment,
-            "AWS_LAMBDA_FUNCTION_NAME": self.spec.logical_id,
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.spec.memory_mb),
+            **spec.environment,
+            # Lambda's reserved variables last: a function cannot override them.
+            "AWS_LAMBDA_FUNCTION_NAME": spec.function_name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.function_name}",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
-            "LAMBDA_TASK_ROOT": str(self.spec.code_dir),
+            "LAMBDA_TASK_ROOT": str(spec.code_dir),
         }

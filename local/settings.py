@@ -18,6 +18,7 @@ AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"
 AWS_REGION = "AWS_REGION"
 # Ports of what the emulator starts itself.
 GATEWAY_PORT = "LOCAL_GATEWAY_PORT"
+LAMBDA_PORT = "LOCAL_LAMBDA_PORT"
 POSTGRES_PORT = "LOCAL_POSTGRES_PORT"
 REDIS_PORT = "LOCAL_REDIS_PORT"
 AWS_PORT = "LOCAL_AWS_PORT"
@@ -29,7 +30,7 @@ TEMPLATE = "LOCAL_TEMPLATE"
 STACK_NAME = "LOCAL_STACK_NAME"
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PORTS = {GATEWAY_PORT: 3000, POSTGRES_PORT: 5432, REDIS_PORT: 6379, AWS_PORT: 4566}
+DEFAULT_PORTS = {GATEWAY_PORT: 3000, LAMBDA_PORT: 3001, POSTGRES_PORT: 5432, REDIS_PORT: 6379, AWS_PORT: 4566}
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Settings:
     stack_name: str
     region: str
     gateway_port: int
+    lambda_port: int
     postgres_port: int
     redis_port: int
     aws_port: int
@@ -57,6 +59,7 @@ class Settings:
             stack_name=env.get(STACK_NAME) or "recipes-local",
             region=env.get(AWS_REGION) or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             gateway_port=ports[GATEWAY_PORT],
+            lambda_port=ports[LAMBDA_PORT],
             postgres_port=ports[POSTGRES_PORT],
             redis_port=ports[REDIS_PORT],
             aws_port=ports[AWS_PORT],

@@ -12,17 +12,18 @@ from dataclasses import dataclass
 import psycopg2
 
 from infra.api_keys import create_api_key, key_is_active
-from infra.intrinsics import Resolver
 from infra.migrate import migrate
 from infra.provision import AwsClients, deployment_for, provision
 from infra.template import load_template
 
 from . import settings as names
 from .errors import LocalError
-from .functions import load_functions
-from .gateway import Gateway, GatewayServer
+from .gateway import Gateway
+from .http_server import HttpServer
+from .invoke_api import LambdaInvokeApi
 from .procs import ManagedProcess, ensure_port_free, stop_stale
-from .runtime import FunctionWorker
+from .project import Services, forget_services, load_app, record_services
+from .runtime import Runtime
 from .services import external
 from .services.aws import EmbeddedAws
 from .services.postgres import EmbeddedPostgres
@@ -35,10 +36,7 @@ ADMIN_KEY_FILE = "admin-api-key"
 
 @dataclass
 class Endpoints:
-    gateway_url: str
-    database_url: str
-    redis_url: str
-    aws_endpoint_url: str
+    services: Services
     admin_key: str
     embedded: list[str]
     provisioning: str
@@ -46,13 +44,15 @@ class Endpoints:
 
 
 class Stack:
-    def __init__(self, settings: Settings, say=print):
+    def __init__(self, settings: Settings, say=print, parameter_overrides: dict[str, str] | None = None):
         self.settings = settings
         self.say = say
+        self.parameter_overrides = parameter_overrides or {}
         self.run_dir = settings.state_dir / "run"
         self._processes: list[tuple[object, ManagedProcess]] = []
-        self._workers: dict[str, FunctionWorker] = {}
-        self._server: GatewayServer | None = None
+        self._runtime: Runtime | None = None
+        self._invoke_api: LambdaInvokeApi | None = None
+        self._servers: list[HttpServer] = []
         self._lock = None
 
     # -- lifecycle -------------------------------------------------------------------
@@ -70,6 +70,7 @@ class Stack:
             for service, variable in ((svc, _PORT_VARIABLES[svc.name]) for svc in embedded):
                 ensure_port_free(service.port, service.name, variable)
             ensure_port_free(s.gateway_port, "API gateway", names.GATEWAY_PORT)
+            ensure_port_free(s.lambda_port, "Lambda Invoke API", names.LAMBDA_PORT)
 
             for service in embedded:
                 process = service.process(self.run_dir)
@@ -81,35 +82,39 @@ class Stack:
 
             applied = migrate(urls["database"])
             clients = AwsClients(urls["aws"], s.region)
-            deployment = deployment_for(clients, s.stack_name)
-            resolver = Resolver(template, deployment, s.template_path)
+            deployment = deployment_for(clients, s.stack_name, self.parameter_overrides)
+            services = Services(database_url=urls["database"], redis_url=urls["redis"], aws_endpoint_url=urls["aws"],
+                                region=s.region, account_id=deployment.account_id, pid=os.getpid())
+            resolver, model = load_app(s, services, self.parameter_overrides, template=template)
             report = provision(template, resolver, clients, s.state_dir / "secrets.json")
             admin_key = self._admin_key(urls["database"])
 
-            functions = load_functions(s.template_path, template, resolver, self._function_environment(urls))
-            self._workers = {name: FunctionWorker(spec, s.region, deployment.account_id)
-                             for name, spec in functions.items()}
-            gateway = Gateway(functions, self._workers, stage=resolver.parameters.get("Stage", "local"),
-                              account_id=deployment.account_id)
-            self._server = GatewayServer(gateway, s.gateway_port, s.bind_host)
-            self._server.start()
+            self._runtime = Runtime(model, s.region, deployment.account_id)
+            self._invoke_api = LambdaInvokeApi(self._runtime)
+            gateway = HttpServer(Gateway(model, self._runtime, deployment.account_id), s.gateway_port, s.bind_host)
+            lambda_api = HttpServer(self._invoke_api, s.lambda_port, s.bind_host)
+            for server in (gateway, lambda_api):
+                server.start()
+                self._servers.append(server)
+            services.gateway_url, services.lambda_url = gateway.url, lambda_api.url
+            record_services(s, services)
         except BaseException:
             self.stop()
             raise
-        return Endpoints(
-            gateway_url=self._server.url, database_url=urls["database"], redis_url=urls["redis"],
-            aws_endpoint_url=urls["aws"], admin_key=admin_key,
-            embedded=[service.name for service in embedded], provisioning=report.summary(),
-            migrations_applied=applied,
-        )
+        return Endpoints(services=services, admin_key=admin_key, embedded=[service.name for service in embedded],
+                         provisioning=report.summary(), migrations_applied=applied)
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-        for worker in self._workers.values():
-            worker.stop()
-        self._workers = {}
+        forget_services(self.settings)
+        for server in self._servers:
+            server.stop()
+        self._servers = []
+        if self._invoke_api is not None:
+            self._invoke_api.stop()
+            self._invoke_api = None
+        if self._runtime is not None:
+            self._runtime.stop()
+            self._runtime = None
         for _, process in reversed(self._processes):
             process.stop()
         self._processes = []
@@ -149,16 +154,6 @@ class Stack:
             "database": s.database_url or by_name["postgres"],
             "redis": s.redis_url or by_name["redis"],
             "aws": s.aws_endpoint_url or by_name["aws"],
-        }
-
-    def _function_environment(self, urls: dict[str, str]) -> dict[str, str]:
-        return {
-            names.DATABASE_URL: urls["database"],
-            names.REDIS_URL: urls["redis"],
-            names.AWS_ENDPOINT_URL: urls["aws"],
-            # moto and LocalStack take any credentials; functions must not see the user's real ones.
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
         }
 
     def _admin_key(self, database_url: str) -> str:

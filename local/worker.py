@@ -1,17 +1,56 @@
-"""One function instance: runs in its own process, started by local.runtime.
+"""One function instance, in a process of its own, started by local.instance.
 
 Run as a script (`python -I worker.py CONFIG_JSON`), not as part of the `local` package, so
 the function sees only its code folder, its layers and the installed libraries, as on Lambda.
-Invocations arrive on stdin and results leave on a private copy of stdout, one JSON line
-each; the function's own prints and logs go to stderr, like Lambda's log stream.
+
+Protocol, one JSON object a line. In, on stdin: {"id", "deadline_ms", "event"}. Out, on a
+private copy of stdout: {"t": "ready"} or {"t": "init_error", "error"} once, after the
+handler's module is imported; then per invocation any number of {"t": "log", "s": text}
+(whatever the function writes to sys.stdout, sys.stderr or the logging module), and one
+{"t": "result", "payload", "mem"} or {"t": "error", "error", "mem"}.
 """
 
 import importlib
+import importlib.machinery
+import io
 import json
+import logging
 import os
+import resource
 import sys
 import time
 import traceback
+
+
+class Channel:
+    def __init__(self, stream):
+        self.stream = stream
+
+    def send(self, frame: dict) -> None:
+        try:
+            text = json.dumps(frame, separators=(",", ":"))
+        except (TypeError, ValueError) as error:
+            text = json.dumps({"t": "error", "mem": frame.get("mem", 0), "error": {
+                "errorMessage": f"Unable to marshal response: {error}",
+                "errorType": "Runtime.MarshalError", "stackTrace": []}})
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+class LogStream(io.TextIOBase):
+    """sys.stdout and sys.stderr of the function: each write goes to the emulator as a log
+    frame, in order with the result."""
+
+    def __init__(self, channel: Channel):
+        self.channel = channel
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if text:
+            self.channel.send({"t": "log", "s": text})
+        return len(text)
 
 
 class LambdaContext:
@@ -29,46 +68,112 @@ class LambdaContext:
         return max(0, self._deadline_ms - int(time.time() * 1000))
 
 
-def error_payload(error: BaseException) -> dict:
+class RequestIdFilter(logging.Filter):
+    """Adds the current request id to log records, as the Lambda runtime's handler does."""
+
+    request_id = ""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.aws_request_id = self.request_id
+        return True
+
+
+def install_lambda_logging(stream) -> RequestIdFilter:
+    request_ids = RequestIdFilter()
+    handler = logging.StreamHandler(stream)
+    formatter = logging.Formatter("[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
+                                  "%Y-%m-%dT%H:%M:%S")
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    handler.terminator = ""
+    handler.addFilter(request_ids)
+    logging.getLogger().addHandler(handler)
+    return request_ids
+
+
+def error_payload(error: BaseException, error_type: str | None = None, message: str | None = None) -> dict:
     return {
-        "errorMessage": str(error),
-        "errorType": type(error).__name__,
+        "errorMessage": message if message is not None else str(error),
+        "errorType": error_type or type(error).__name__,
         "stackTrace": traceback.format_tb(error.__traceback__),
     }
 
 
+class FreshSourceLoader(importlib.machinery.SourceFileLoader):
+    """Loads the function's and its layers' modules from source, never from __pycache__:
+    a .pyc is trusted by the source's mtime in whole seconds and its size, so an edit made
+    within the same second could otherwise run the old code."""
+
+    def path_stats(self, path):
+        raise OSError("function code is always compiled from source")
+
+
+def compile_from_source(folders: list[str]) -> None:
+    fresh_finder = importlib.machinery.FileFinder.path_hook(
+        (FreshSourceLoader, importlib.machinery.SOURCE_SUFFIXES))
+    roots = tuple(os.path.join(folder, "") for folder in folders)
+
+    def hook(path: str):
+        if os.path.join(path, "").startswith(roots):
+            return fresh_finder(path)
+        raise ImportError  # not ours: the next hook (the normal one) takes it
+
+    sys.path_hooks.insert(0, hook)
+    sys.path_importer_cache.clear()
+
+
+def load_handler(handler_path: str):
+    """Import the handler as Lambda's Python runtime does, with its error types."""
+    module_name, _, function_name = handler_path.rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        return None, error_payload(error, "Runtime.ImportModuleError",
+                                   f"Unable to import module '{module_name}': {error}")
+    except SyntaxError as error:
+        return None, error_payload(error, "Runtime.UserCodeSyntaxError",
+                                   f"Syntax error in module '{module_name}': {error}")
+    except Exception as error:
+        return None, error_payload(error)
+    handler = getattr(module, function_name, None)
+    if not callable(handler):
+        return None, {"errorMessage": f"Handler '{function_name}' missing on module '{module_name}'",
+                      "errorType": "Runtime.HandlerNotFound", "stackTrace": []}
+    return handler, None
+
+
+def max_memory_mb() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024  # KiB on Linux
+
+
 def main() -> None:
     config = json.loads(sys.argv[1])
-    channel = os.fdopen(os.dup(1), "w")
-    os.dup2(2, 1)  # anything the function prints goes to the log, not into the protocol
-    sys.stdout = sys.stderr
+    channel = Channel(os.fdopen(os.dup(1), "w"))
+    os.dup2(2, 1)  # writes below Python (C extensions) go to the emulator's stderr, not the protocol
+    sys.stdout = sys.stderr = LogStream(channel)
+    request_ids = install_lambda_logging(sys.stderr)
     sys.path[:0] = [config["code_dir"], *config["layer_dirs"]]
+    compile_from_source([config["code_dir"], *config["layer_dirs"]])
     os.chdir(config["code_dir"])
 
-    module_name, _, function_name = config["handler"].rpartition(".")
-    handler = init_error = None
-    try:
-        handler = getattr(importlib.import_module(module_name), function_name)
-    except Exception as error:  # reported on each invocation, as Lambda reports an init error
-        init_error = error
+    handler, init_error = load_handler(config["handler"])
+    if init_error is not None:
+        # Lambda initialises a fresh instance for the next call; the emulator does the same,
+        # so fixing the file is enough.
+        channel.send({"t": "init_error", "error": init_error})
+        return
+    channel.send({"t": "ready"})
 
-    for line in sys.stdin:
+    for line in sys.__stdin__:
         request = json.loads(line)
-        if init_error is not None:
-            reply = {"error": error_payload(init_error)}
-        else:
-            context = LambdaContext(config, request["request_id"], request["deadline_ms"])
-            try:
-                reply = {"result": handler(request["event"], context)}
-            except Exception as error:
-                reply = {"error": error_payload(error)}
+        request_ids.request_id = request["id"]
+        context = LambdaContext(config, request["id"], request["deadline_ms"])
         try:
-            text = json.dumps(reply)
-        except (TypeError, ValueError) as error:
-            text = json.dumps({"error": {"errorMessage": f"Unable to marshal response: {error}",
-                                         "errorType": "Runtime.MarshalError", "stackTrace": []}})
-        channel.write(text + "\n")
-        channel.flush()
+            payload = handler(request["event"], context)
+        except Exception as error:
+            channel.send({"t": "error", "error": error_payload(error), "mem": max_memory_mb()})
+        else:
+            channel.send({"t": "result", "payload": payload, "mem": max_memory_mb()})
 
 
 if __name__ == "__main__":

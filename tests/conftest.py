@@ -1,10 +1,12 @@
 """Shared fixtures: the embedded services, started once for the whole suite on free ports in
 a temporary folder, through the same code `python -m local up` uses, and stopped at the end."""
 
+import io
 import os
 import signal
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -13,9 +15,12 @@ import psycopg2
 import pytest
 
 from infra.migrate import migrate
+from local.lambda_logs import ConsoleLog
+from local.model import ApiEvent, AppModel, FunctionSpec, LayerSpec
 from local.procs import free_port, stop_stale
 from local.services.aws import EmbeddedAws
 from local.services.postgres import EmbeddedPostgres
+from local.runtime import Runtime
 from local.services.redis import EmbeddedRedis
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -152,6 +157,7 @@ def local_env(tmp_path) -> dict[str, str]:
     env.update({
         "LOCAL_STATE_DIR": str(tmp_path / "state"),
         "LOCAL_GATEWAY_PORT": str(free_port()),
+        "LOCAL_LAMBDA_PORT": str(free_port()),
         "LOCAL_POSTGRES_PORT": str(free_port()),
         "LOCAL_REDIS_PORT": str(free_port()),
         "LOCAL_AWS_PORT": str(free_port()),
@@ -171,3 +177,47 @@ def start_local_up():
     yield start
     for run in runs:
         run.cleanup()
+
+
+# -- functions written by a test, run by the real runtime -------------------------------------
+
+SHARED_LAYER = LayerSpec(logical_id="SharedLayer", content_dir=PROJECT_ROOT / "layers" / "shared")
+
+
+@pytest.fixture
+def make_function(tmp_path):
+    """Writes app.py for a function into a folder of its own and returns its FunctionSpec."""
+
+    def make(name: str, source: str, *, timeout: float = 3, routes=(), env=None, layers=(SHARED_LAYER,),
+             memory_mb: int = 128, concurrency: int | None = None) -> FunctionSpec:
+        code = tmp_path / name
+        code.mkdir()
+        (code / "app.py").write_text(textwrap.dedent(source))
+        return FunctionSpec(
+            logical_id=name, function_name=name, arn=f"arn:aws:lambda:us-east-1:123456789012:function:{name}",
+            code_dir=code, handler="app.handler", runtime="python3.11", timeout=timeout, memory_mb=memory_mb,
+            reserved_concurrency=concurrency, layers=list(layers), environment=env or {},
+            api_events=[ApiEvent(name=f"Route{i}", path=path, method=method, api="Api")
+                        for i, (path, method) in enumerate(routes)])
+
+    return make
+
+
+def model_of(*specs: FunctionSpec) -> AppModel:
+    return AppModel(functions={spec.logical_id: spec for spec in specs}, layers={}, apis={}, queues={},
+                    topics={}, subscriptions={}, parameters={})
+
+
+@pytest.fixture
+def runtime_of():
+    """A Runtime over the given functions; its console log is kept in `runtime.console.stream`."""
+    runtimes = []
+
+    def make(*specs: FunctionSpec) -> Runtime:
+        runtime = Runtime(model_of(*specs), "us-east-1", "123456789012", console=ConsoleLog(io.StringIO()))
+        runtimes.append(runtime)
+        return runtime
+
+    yield make
+    for runtime in runtimes:
+        runtime.stop()

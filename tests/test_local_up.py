@@ -4,9 +4,12 @@ import json
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 import urllib.request
 
+import boto3
 import psutil
 import psycopg2
 import pytest
@@ -21,7 +24,7 @@ def get_json(url: str):
 
 def url_in(run, label: str) -> str:
     line = next(line for line in run.lines if line.strip().startswith(label))
-    return line.split()[-1] if label == "Postgres" else line.split()[2 if label == "API" else 1]
+    return line.split()[-1] if label == "Postgres" else line.split()[2]
 
 
 def database_url(run) -> str:
@@ -41,6 +44,14 @@ def test_up_serves_health_and_stops_everything_on_sigint(local_env, start_local_
     status, body = get_json(gateway_url(run) + "/health")
     assert status == 200
     assert body == {"status": "ok", "version": "0.1.0", "stage": "local"}
+    client = boto3.client("lambda", endpoint_url=url_in(run, "Lambda API"), region_name="us-east-1",
+                          aws_access_key_id="test", aws_secret_access_key="test")
+    response = client.invoke(FunctionName="HealthFunction", Payload=b"{}")
+    assert json.loads(json.loads(response["Payload"].read())["body"])["status"] == "ok"
+    invoked = subprocess.run([sys.executable, "-m", "local", "invoke", "HealthFunction"], env=local_env,
+                             capture_output=True, text=True, timeout=60)
+    assert invoked.returncode == 0 and "note: no `local up` is running" not in invoked.stderr
+    assert "[HealthFunction] REPORT" in run.output  # the stack's console shows its invocations
     assert admin_key(run).startswith("rk_")
     pids = run.service_pids()
     assert set(pids) == {"postgres", "redis", "aws"}

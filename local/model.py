@@ -1,0 +1,283 @@
+"""template.yaml as typed objects, with Globals merged and intrinsics resolved to the local
+names, ARNs and URLs: what the runtime, the gateway and the event sources run from."""
+
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from infra.errors import TemplateError
+from infra.intrinsics import Resolver
+from infra.template import code_folder
+
+FUNCTION = "AWS::Serverless::Function"
+LAYER = "AWS::Serverless::LayerVersion"
+API = "AWS::Serverless::Api"
+QUEUE = "AWS::SQS::Queue"
+TOPIC = "AWS::SNS::Topic"
+SUBSCRIPTION = "AWS::SNS::Subscription"
+PARAMETER = "AWS::SSM::Parameter"
+# SAM's implicit API, used by Api events that name no RestApiId.
+IMPLICIT_API = "ServerlessRestApi"
+
+
+class LayerSpec(BaseModel):
+    logical_id: str
+    content_dir: Path
+
+    @property
+    def python_dir(self) -> Path:
+        # Lambda mounts a Python layer's python/ folder on the import path (/opt/python).
+        return self.content_dir / "python"
+
+
+class ApiEvent(BaseModel):
+    name: str
+    path: str
+    method: str  # upper case, or ANY
+    api: str  # logical id of the API
+    auth: dict | None = None
+
+
+class SqsEvent(BaseModel):
+    name: str
+    queue: str  # logical id
+    queue_arn: str
+    queue_url: str
+    batch_size: int = 10
+    max_batching_window_s: int = 0
+    report_batch_item_failures: bool = False
+    enabled: bool = True
+
+
+class ScheduleEvent(BaseModel):
+    name: str
+    schedule: str  # rate(...) or cron(...)
+    enabled: bool = True
+    input: str | None = None
+
+
+class FunctionSpec(BaseModel):
+    logical_id: str
+    function_name: str
+    arn: str
+    code_dir: Path
+    handler: str
+    runtime: str
+    timeout: float
+    memory_mb: int
+    reserved_concurrency: int | None = None
+    layers: list[LayerSpec] = []
+    environment: dict[str, str] = {}
+    api_events: list[ApiEvent] = []
+    sqs_events: list[SqsEvent] = []
+    schedule_events: list[ScheduleEvent] = []
+    other_events: dict[str, str] = {}  # name -> type, for what runs only on AWS
+
+    @property
+    def layer_dirs(self) -> list[Path]:
+        return [layer.python_dir for layer in self.layers]
+
+
+class ApiSpec(BaseModel):
+    logical_id: str
+    name: str
+    stage: str
+    throttle_rate: float | None = None
+    throttle_burst: int | None = None
+    auth: dict = {}
+    binary_media_types: list[str] = []
+
+
+class QueueSpec(BaseModel):
+    logical_id: str
+    name: str
+    url: str
+    arn: str
+    visibility_timeout_s: int = 30
+    dead_letter_arn: str | None = None
+    max_receive_count: int | None = None
+
+
+class TopicSpec(BaseModel):
+    logical_id: str
+    name: str
+    arn: str
+
+
+class SubscriptionSpec(BaseModel):
+    logical_id: str
+    topic_arn: str
+    protocol: str
+    endpoint: str
+    raw_message_delivery: bool = False
+    filter_policy: dict | None = None
+
+
+class ParameterSpec(BaseModel):
+    logical_id: str
+    name: str
+    type: str
+    value: str
+
+
+class AppModel(BaseModel):
+    functions: dict[str, FunctionSpec]
+    layers: dict[str, LayerSpec]
+    apis: dict[str, ApiSpec]
+    queues: dict[str, QueueSpec]
+    topics: dict[str, TopicSpec]
+    subscriptions: dict[str, SubscriptionSpec]
+    parameters: dict[str, ParameterSpec]
+
+    def function(self, name: str) -> FunctionSpec | None:
+        """A function by logical id, FunctionName or ARN, as Lambda's API accepts them."""
+        for spec in self.functions.values():
+            if name in (spec.logical_id, spec.function_name, spec.arn):
+                return spec
+        return None
+
+
+def build_model(template_path: Path, template: dict, resolver: Resolver,
+                service_environment: dict[str, str] | None = None,
+                env_overrides: dict[str, dict[str, str]] | None = None) -> AppModel:
+    """`env_overrides` is SAM's --env-vars file: {"<Function>": {...}, "Parameters": {...}};
+    as in SAM, only variables the template declares for a function are overridden."""
+    builder = _Builder(Path(template_path), template, resolver)
+    layers = {lid: LayerSpec(logical_id=lid, content_dir=code_folder(template_path, template, lid))
+              for lid in builder.of_type(LAYER)}
+    return AppModel(
+        functions={lid: builder.function(lid, layers, service_environment or {}, env_overrides or {})
+                   for lid in builder.of_type(FUNCTION)},
+        layers=layers,
+        apis=builder.apis(),
+        queues={lid: builder.queue(lid) for lid in builder.of_type(QUEUE)},
+        topics={lid: TopicSpec(logical_id=lid, name=resolver.physical_name(lid), arn=resolver.ref(lid))
+                for lid in builder.of_type(TOPIC)},
+        subscriptions={lid: builder.subscription(lid) for lid in builder.of_type(SUBSCRIPTION)},
+        parameters={lid: builder.parameter(lid) for lid in builder.of_type(PARAMETER)},
+    )
+
+
+class _Builder:
+    def __init__(self, path: Path, template: dict, resolver: Resolver):
+        self.path, self.template, self.resolver = path, template, resolver
+        self.resources = template["Resources"]
+        self.function_globals = (template.get("Globals") or {}).get("Function", {})
+        self.api_globals = (template.get("Globals") or {}).get("Api", {})
+
+    def of_type(self, kind: str) -> list[str]:
+        return [name for name, resource in self.resources.items() if resource["Type"] == kind]
+
+    def props(self, logical_id: str) -> dict:
+        return self.resources[logical_id].get("Properties", {}) or {}
+
+    def function(self, lid: str, layers: dict[str, LayerSpec], services: dict[str, str],
+                 overrides: dict[str, dict[str, str]]) -> FunctionSpec:
+        own = self.props(lid)
+        merged = {**self.function_globals, **own}
+        handler = merged.get("Handler")
+        if not isinstance(handler, str) or "." not in handler:
+            raise TemplateError(self.path, f"Handler {handler!r} is not module.function", resource=lid)
+        declared = {**self.function_globals.get("Environment", {}).get("Variables", {}),
+                    **own.get("Environment", {}).get("Variables", {})}
+        environment = {key: _text(value) for key, value in self.resolver.resolve(declared, lid).items()}
+        for source in (overrides.get("Parameters", {}), overrides.get(lid, {})):
+            environment.update({k: _text(v) for k, v in source.items() if k in declared})
+        environment.update({k: v for k, v in services.items() if v is not None})
+        # SAM puts the Globals layers before the function's own.
+        layer_refs = self.function_globals.get("Layers", []) + own.get("Layers", [])
+        name = self.resolver.physical_name(lid) if "FunctionName" in own else lid
+        spec = FunctionSpec(
+            logical_id=lid, function_name=name, arn=self.resolver.arn("lambda", f"function:{name}"),
+            code_dir=code_folder(self.path, self.template, lid), handler=handler,
+            runtime=merged.get("Runtime", "python3.11"), timeout=float(merged.get("Timeout", 3)),
+            memory_mb=int(merged.get("MemorySize", 128)),
+            reserved_concurrency=merged.get("ReservedConcurrentExecutions"),
+            layers=[layers[ref["Ref"]] for ref in layer_refs if isinstance(ref, dict) and ref.get("Ref") in layers],
+            environment=environment,
+        )
+        for event_name, event in (own.get("Events") or {}).items():
+            self._add_event(spec, event_name, event)
+        return spec
+
+    def _add_event(self, spec: FunctionSpec, name: str, event: dict) -> None:
+        kind, props = event.get("Type"), event.get("Properties", {}) or {}
+        if kind == "Api":
+            api = props.get("RestApiId", {"Ref": IMPLICIT_API})
+            spec.api_events.append(ApiEvent(
+                name=name, path=props["Path"], method=props["Method"].upper(),
+                api=api["Ref"] if isinstance(api, dict) else api, auth=props.get("Auth")))
+        elif kind == "SQS":
+            queue = _logical_id_of(props.get("Queue"))
+            if queue not in self.resources:
+                raise TemplateError(self.path, f"event {name}: Queue must refer to a queue of this template",
+                                    resource=spec.logical_id)
+            spec.sqs_events.append(SqsEvent(
+                name=name, queue=queue, queue_arn=self.resolver.get_att(queue, "Arn"),
+                queue_url=self.resolver.ref(queue), batch_size=int(props.get("BatchSize", 10)),
+                max_batching_window_s=int(props.get("MaximumBatchingWindowInSeconds", 0)),
+                report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+                enabled=bool(props.get("Enabled", True))))
+        elif kind == "Schedule":
+            spec.schedule_events.append(ScheduleEvent(
+                name=name, schedule=self.resolver.resolve(props["Schedule"]),
+                enabled=bool(props.get("Enabled", True)), input=props.get("Input")))
+        else:
+            spec.other_events[name] = str(kind)
+
+    def apis(self) -> dict[str, ApiSpec]:
+        apis = {}
+        for lid in self.of_type(API):
+            props = {**self.api_globals, **self.props(lid)}
+            apis[lid] = self._api(lid, props)
+        uses_implicit = any(
+            "RestApiId" not in (e.get("Properties") or {})
+            for lid in self.of_type(FUNCTION) for e in (self.props(lid).get("Events") or {}).values()
+            if e.get("Type") == "Api")
+        if uses_implicit:
+            apis[IMPLICIT_API] = self._api(IMPLICIT_API, {"StageName": "Prod", **self.api_globals})
+        return apis
+
+    def _api(self, lid: str, props: dict) -> ApiSpec:
+        props = self.resolver.resolve(props, lid)
+        throttle = next((s for s in props.get("MethodSettings", []) if s.get("ResourcePath") == "/*"), {})
+        return ApiSpec(
+            logical_id=lid, name=str(props.get("Name", lid)), stage=str(props.get("StageName", "Prod")),
+            throttle_rate=throttle.get("ThrottlingRateLimit"), throttle_burst=throttle.get("ThrottlingBurstLimit"),
+            auth=props.get("Auth", {}) or {}, binary_media_types=props.get("BinaryMediaTypes", []) or [])
+
+    def queue(self, lid: str) -> QueueSpec:
+        props = self.resolver.resolve(self.props(lid), lid)
+        redrive = props.get("RedrivePolicy") or {}
+        return QueueSpec(
+            logical_id=lid, name=self.resolver.physical_name(lid), url=self.resolver.ref(lid),
+            arn=self.resolver.get_att(lid, "Arn"), visibility_timeout_s=int(props.get("VisibilityTimeout", 30)),
+            dead_letter_arn=redrive.get("deadLetterTargetArn"),
+            max_receive_count=int(redrive["maxReceiveCount"]) if "maxReceiveCount" in redrive else None)
+
+    def subscription(self, lid: str) -> SubscriptionSpec:
+        props = self.resolver.resolve(self.props(lid), lid)
+        return SubscriptionSpec(
+            logical_id=lid, topic_arn=props["TopicArn"], protocol=props["Protocol"], endpoint=props["Endpoint"],
+            raw_message_delivery=str(props.get("RawMessageDelivery", False)).lower() == "true",
+            filter_policy=props.get("FilterPolicy"))
+
+    def parameter(self, lid: str) -> ParameterSpec:
+        props = self.resolver.resolve(self.props(lid), lid)
+        return ParameterSpec(logical_id=lid, name=props["Name"], type=props["Type"], value=str(props["Value"]))
+
+
+def _logical_id_of(reference) -> str | None:
+    if isinstance(reference, dict):
+        if "Ref" in reference:
+            return reference["Ref"]
+        if "Fn::GetAtt" in reference:
+            target = reference["Fn::GetAtt"]
+            return target[0] if isinstance(target, list) else target.split(".")[0]
+    return None
+
+
+def _text(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)

@@ -1,0 +1,154 @@
+"""The function runtime's overheads, measured side by side in one run.
+
+    .venv/bin/python bench/runtime.py [--warm 3000] [--cold 40] [--seconds 3]
+
+- warm invoke overhead: p50 of Runtime.invoke on a warm instance minus p50 of calling the
+  same trivial handler directly in this process (goal: under 0.5 ms);
+- cold start overhead: from the invoke call to the handler's first line on a new instance,
+  minus the handler module's own import time (goal: under 100 ms);
+- throughput of warm invokes of the trivial handler with 2 instances on this machine.
+"""
+
+import argparse
+import importlib.util
+import io
+import statistics
+import tempfile
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+from local.lambda_logs import ConsoleLog
+from local.model import AppModel, FunctionSpec
+from local.runtime import Runtime
+
+COMMAND = ".venv/bin/python bench/runtime.py"
+
+TRIVIAL = """
+    import time
+    IMPORT_BEGAN = time.time()
+    import json  # something to import, as every real handler does
+    IMPORT_SECONDS = time.time() - IMPORT_BEGAN
+
+    def handler(event, context):
+        return {"entered": time.time(), "import_seconds": IMPORT_SECONDS}
+"""
+
+
+def trivial_function(folder: Path, concurrency: int) -> FunctionSpec:
+    (folder / "app.py").write_text(textwrap.dedent(TRIVIAL))
+    return FunctionSpec(logical_id="Trivial", function_name="Trivial",
+                        arn="arn:aws:lambda:us-east-1:123456789012:function:Trivial", code_dir=folder,
+                        handler="app.handler", runtime="python3.11", timeout=10, memory_mb=128,
+                        reserved_concurrency=concurrency)
+
+
+def runtime_for(spec: FunctionSpec) -> Runtime:
+    model = AppModel(functions={spec.logical_id: spec}, layers={}, apis={}, queues={}, topics={},
+                     subscriptions={}, parameters={})
+    # The console log is kept in memory: the terminal's speed is not the runtime's.
+    return Runtime(model, "us-east-1", "123456789012", console=ConsoleLog(io.StringIO()))
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def warm_overhead(spec: FunctionSpec, count: int) -> dict:
+    loaded = importlib.util.spec_from_file_location("bench_trivial_app", spec.code_dir / "app.py")
+    module = importlib.util.module_from_spec(loaded)
+    loaded.loader.exec_module(module)
+    direct = []
+    for _ in range(count):
+        began = time.perf_counter()
+        module.handler({"n": 1}, None)
+        direct.append(time.perf_counter() - began)
+
+    runtime = runtime_for(spec)
+    try:
+        runtime.invoke("Trivial", {"n": 1})  # the cold start is not what this measures
+        through_runtime = []
+        for _ in range(count):
+            began = time.perf_counter()
+            runtime.invoke("Trivial", {"n": 1})
+            through_runtime.append(time.perf_counter() - began)
+    finally:
+        runtime.stop()
+    return {
+        "direct_p50_ms": statistics.median(direct) * 1000,
+        "runtime_p50_ms": statistics.median(through_runtime) * 1000,
+        "runtime_p99_ms": percentile(through_runtime, 0.99) * 1000,
+        "overhead_p50_ms": (statistics.median(through_runtime) - statistics.median(direct)) * 1000,
+    }
+
+
+def cold_overhead(spec: FunctionSpec, count: int) -> dict:
+    samples, init_reported = [], []
+    for _ in range(count):
+        runtime = runtime_for(spec)
+        try:
+            began = time.time()
+            outcome = runtime.invoke("Trivial", {})
+            samples.append(outcome.payload["entered"] - began - outcome.payload["import_seconds"])
+            init_reported.append(outcome.init_ms)
+        finally:
+            runtime.stop()
+    return {"overhead_p50_ms": statistics.median(samples) * 1000,
+            "overhead_p90_ms": percentile(samples, 0.9) * 1000,
+            "init_duration_p50_ms": statistics.median(init_reported)}
+
+
+def throughput(spec: FunctionSpec, seconds: float, clients: int) -> dict:
+    runtime = runtime_for(spec)
+    done = [0] * clients
+    stop = threading.Event()
+
+    def client(index: int):
+        while not stop.is_set():
+            runtime.invoke("Trivial", {})
+            done[index] += 1
+
+    try:
+        for _ in range(spec.reserved_concurrency):  # warm both instances first
+            runtime.invoke("Trivial", {})
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+        began = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        time.sleep(seconds)
+        stop.set()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - began
+    finally:
+        runtime.stop()
+    return {"invokes_per_second": sum(done) / elapsed, "instances": spec.reserved_concurrency, "clients": clients}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--warm", type=int, default=3000, help="warm invocations to time")
+    parser.add_argument("--cold", type=int, default=40, help="cold starts to time")
+    parser.add_argument("--seconds", type=float, default=3.0, help="length of the throughput run")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="bench-runtime-") as folder:
+        spec = trivial_function(Path(folder), concurrency=2)
+        warm = warm_overhead(spec, args.warm)
+        cold = cold_overhead(spec, args.cold)
+        rate = throughput(spec, args.seconds, clients=4)
+
+    command = f"{COMMAND} --warm {args.warm} --cold {args.cold} --seconds {args.seconds:g}"
+    print(f"warm invoke: direct call p50 {warm['direct_p50_ms']:.4f} ms, through the runtime p50 "
+          f"{warm['runtime_p50_ms']:.3f} ms (p99 {warm['runtime_p99_ms']:.3f} ms)")
+    print(f"  overhead p50 {warm['overhead_p50_ms']:.3f} ms (goal < 0.5 ms)   [{command}]")
+    print(f"cold start: overhead p50 {cold['overhead_p50_ms']:.1f} ms, p90 {cold['overhead_p90_ms']:.1f} ms "
+          f"(goal < 100 ms); reported Init Duration p50 {cold['init_duration_p50_ms']:.1f} ms   [{command}]")
+    print(f"throughput: {rate['invokes_per_second']:.0f} warm invokes/s with {rate['instances']} instances and "
+          f"{rate['clients']} client threads   [{command}]")
+
+
+if __name__ == "__main__":
+    main()

@@ -78,6 +78,9 @@ class Resolver:
         prop = _NAME_PROPERTIES.get(resource["Type"])
         name = resource.get("Properties", {}).get(prop) if prop else None
         if name is None:
+            # Locally a function is known by its logical id, as `sam local` names it.
+            if resource["Type"] == "AWS::Serverless::Function":
+                return logical_id
             return f"{self.deployment.stack_name}-{logical_id}"
         return str(self.resolve(name, logical_id))
 

@@ -186,7 +186,7 @@ class _Builder:
         environment.update({k: v for k, v in services.items() if v is not None})
         # SAM puts the Globals layers before the function's own.
         layer_refs = self.function_globals.get("Layers", []) + own.get("Layers", [])
-        name = self.resolver.physical_name(lid) if "FunctionName" in own else lid
+        name = self.resolver.physical_name(lid)
         spec = FunctionSpec(
             logical_id=lid, function_name=name, arn=self.resolver.arn("lambda", f"function:{name}"),
             code_dir=code_folder(self.path, self.template, lid), handler=handler,

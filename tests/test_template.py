@@ -112,6 +112,8 @@ def test_intrinsics_resolve_to_local_names_arns_and_urls():
         "eu-west-1/local/arn:aws:sqs:eu-west-1:000000000000:recipes-local-audit/${Literal}"
     assert r.resolve({"Fn::Sub": ["${A}-${Stage}", {"A": {"Ref": "AWS::StackName"}}]}) == "st-local"
     assert r.resolve({"Fn::Join": ["-", ["a", {"Ref": "Stage"}]]}) == "a-local"
+    assert r.resolve({"Ref": "HealthFunction"}) == "HealthFunction"  # as the local runtime knows it
+    assert r.resolve({"Fn::GetAtt": "HealthFunction.Arn"}) == "arn:aws:lambda:eu-west-1:000000000000:function:HealthFunction"
 
 
 def test_parameter_overrides_are_checked():

@@ -14,10 +14,10 @@ from infra.errors import InfraError
 from . import events
 from .apigw_event import proxy_event
 from .errors import LocalError
-from .gateway import RouteTable
 from .http_server import HttpRequest
 from .lambda_logs import ConsoleLog
 from .project import assumed_services, load_app, running_services
+from .routes import RouteTable
 from .runtime import Runtime, check_payload_size
 from .settings import Settings, redact
 from .stack import Stack

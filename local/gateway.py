@@ -1,88 +1,181 @@
-"""API Gateway emulation: the template's Api events over HTTP, as REST API proxy events.
+"""API Gateway (REST API, Lambda proxy integration) in front of the function runtime.
 
-converter (apigw_event) -> gateway (this module) -> thin HTTP server (http_server), so tests
-call `Gateway.handle` without a socket. This cut does routing, the proxy event and response,
-and API Gateway's error answers; authorizers, throttling and binary media come later.
+converter (apigw_event) -> gateway (this module) -> thin HTTP server (http_server); the
+test client (gateway_client) drives `Gateway.handle` without a socket. One request:
+limits -> route -> CORS preflight -> throttle -> authorizer -> proxy event -> function ->
+proxy response, with API Gateway's own answers wherever it would give one.
 """
 
 import base64
+import concurrent.futures
 import re
-from dataclasses import dataclass
-from urllib.parse import urlsplit
+import sys
+import threading
+import time
+import traceback
+import uuid
+from fnmatch import fnmatch
+from urllib.parse import unquote, urlsplit
 
+from . import cors
 from .apigw_event import proxy_event
+from .authorizers import Authorizers, method_arn
 from .http_server import HttpRequest, HttpResponse, json_response
-from .model import ApiEvent, AppModel
+from .model import ApiSpec, AppModel
+from .routes import Route, RouteTable
 from .runtime import Runtime
+from .throttle import Throttle
 
+MAX_BODY_BYTES = 10 * 1024 * 1024
+MAX_HEADER_BYTES = 10 * 1024
 MISSING_TOKEN = (403, {"message": "Missing Authentication Token"})
 INTERNAL_ERROR = (502, {"message": "Internal server error"})
+TIMED_OUT = (504, {"message": "Endpoint request timed out"})
+THROTTLED = (429, {"message": "Too Many Requests"})
+TOO_LARGE = (413, {"message": f"HTTP content length exceeded {MAX_BODY_BYTES} bytes."})
+HEADERS_TOO_LARGE = (431, {"message": "Request Header Fields Too Large"})
+BAD_REQUEST = (400, {"message": "Bad Request"})
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
-@dataclass
-class _Route:
-    event: ApiEvent
-    function: str
-    pattern: re.Pattern
-    literal_chars: int  # more literal characters = more specific
+class AccessLog:
+    """One line per request: client, method, path, status, latency, function, request id."""
+
+    def __init__(self, stream=None):
+        self.stream = stream if stream is not None else sys.stderr
+        self._lock = threading.Lock()
+
+    def write(self, request: HttpRequest, status: int, seconds: float, function: str | None, request_id: str):
+        line = (f'{request.source_ip} "{request.method} {request.target}" {status} {seconds * 1000:.2f}ms '
+                f"{function or '-'} {request_id}\n")
+        with self._lock:
+            self.stream.write(line)
+            self.stream.flush()
 
 
-def _compile(path: str) -> tuple[re.Pattern, int]:
-    regex, literal = "", 0
-    for segment in path.strip("/").split("/"):
-        if segment.startswith("{") and segment.endswith("+}"):
-            regex += f"/(?P<{segment[1:-2]}>.+)"
-        elif segment.startswith("{") and segment.endswith("}"):
-            regex += f"/(?P<{segment[1:-1]}>[^/]+)"
-        elif segment:
-            regex += "/" + re.escape(segment)
-            literal += len(segment) + 1
-    return re.compile((regex or "/") + "$"), literal
+class _Api:
+    """What the gateway keeps per API: its throttle and its authorizers (with their cache)."""
 
-
-class RouteTable:
-    """The template's Api events; the most specific route wins, an exact method before ANY."""
-
-    def __init__(self, model: AppModel):
-        self.routes = []
-        for name, spec in model.functions.items():
-            for event in spec.api_events:
-                pattern, literal = _compile(event.path)
-                self.routes.append(_Route(event, name, pattern, literal))
-        self.routes.sort(key=lambda r: (-r.literal_chars, r.event.method == "ANY"))
-
-    def match(self, method: str, path: str) -> tuple[_Route, dict[str, str]] | None:
-        for candidate in self.routes:
-            if candidate.event.method not in (method, "ANY"):
-                continue
-            found = candidate.pattern.match(path)
-            if found:
-                return candidate, found.groupdict()
-        return None
+    def __init__(self, spec: ApiSpec, runtime: Runtime, clock):
+        self.spec = spec
+        self.throttle = Throttle(spec, clock)
+        self.authorizers = Authorizers(spec, runtime, clock)
 
 
 class Gateway:
-    def __init__(self, model: AppModel, runtime: Runtime, account_id: str, clock=None):
-        self.model, self.runtime, self.account_id, self.clock = model, runtime, account_id, clock
+    def __init__(self, model: AppModel, runtime: Runtime, account_id: str, region: str = "us-east-1",
+                 clock=time.monotonic, wall_clock=time.time, access_log: AccessLog | None = None):
+        self.model, self.runtime = model, runtime
+        self.account_id, self.region = account_id, region
+        self.wall_clock = wall_clock
         self.routes = RouteTable(model)
+        self.apis = {lid: _Api(spec, runtime, clock) for lid, spec in model.apis.items()}
+        self.access_log = access_log or AccessLog()
+        self._slow_calls = concurrent.futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="integration")
 
     def handle(self, request: HttpRequest) -> HttpResponse:
-        path = urlsplit(request.target).path
-        match = self.routes.match(request.method.upper(), path)
+        began = time.perf_counter()
+        request_id = str(uuid.uuid4())
+        route = None
+        try:
+            route, response = self._handle(request, request_id)
+        except Exception:  # never a traceback to the client; the console gets it
+            traceback.print_exc()
+            response = json_response(*INTERNAL_ERROR)
+        response.headers.append(("x-amzn-RequestId", request_id))
+        self.access_log.write(request, response.status, time.perf_counter() - began,
+                              route.function if route else None, request_id)
+        return response
+
+    def stop(self) -> None:
+        self._slow_calls.shutdown(wait=False, cancel_futures=True)
+
+    def _handle(self, request: HttpRequest, request_id: str) -> tuple[Route | None, HttpResponse]:
+        if len(request.body) > MAX_BODY_BYTES:
+            return None, json_response(*TOO_LARGE)
+        if sum(len(k) + len(v) for k, v in request.headers) > MAX_HEADER_BYTES:
+            return None, json_response(*HEADERS_TOO_LARGE)
+        raw_path = urlsplit(request.target).path
+        if _BAD_ESCAPE.search(raw_path):
+            return None, json_response(*BAD_REQUEST)
+        method = request.method.upper()
+
+        match = self.routes.match(method, raw_path)
         if match is None:
-            return json_response(*MISSING_TOKEN)
+            preflight = self._preflight(method, raw_path)
+            return None, preflight or json_response(*MISSING_TOKEN)
         route, path_parameters = match
-        api = self.model.apis.get(route.event.api)
-        event = proxy_event(request, route.event.path, path_parameters, stage=api.stage if api else "Prod",
-                            api_id=route.event.api.lower(), account_id=self.account_id,
-                            now=self.clock() if self.clock else None)
-        outcome = self.runtime.invoke(route.function, event)
+        api = self.apis.get(route.event.api)
+        spec = api.spec if api else ApiSpec(logical_id=route.event.api, name=route.event.api, stage="Prod")
+        path_parameters = {k: unquote(v) for k, v in path_parameters.items()}
+
+        if api and not api.throttle.allow(route.event.path, method):
+            return route, json_response(*THROTTLED)
+
+        def event(authorizer_context=None) -> dict:
+            return proxy_event(request, route.event.path, path_parameters, stage=spec.stage,
+                               api_id=route.event.api.lower(), account_id=self.account_id,
+                               binary=_is_binary(spec, request.header("Content-Type")), now=self.wall_clock(),
+                               request_id=request_id, authorizer=authorizer_context)
+
+        authorizer_context = None
+        authorizer = api.authorizers.for_route(route.event) if api else None
+        if authorizer is not None:
+            arn = method_arn(self.region, self.account_id, route.event.api.lower(), spec.stage, method, raw_path)
+            verdict = api.authorizers.check(authorizer, request, arn, lambda: _request_fields(event()))
+            if verdict.denied is not None:
+                return route, self._with_cors(spec, verdict.denied)
+            authorizer_context = verdict.context
+
+        outcome = self._invoke(route, event(authorizer_context))
+        if outcome is None:
+            return route, json_response(*TIMED_OUT)
         if outcome.failed:
-            return json_response(*INTERNAL_ERROR)
-        return _proxy_response(outcome.payload)
+            return route, json_response(*INTERNAL_ERROR)
+        return route, self._with_cors(spec, _proxy_response(outcome.payload, spec, request))
+
+    def _invoke(self, route: Route, event: dict):
+        """The function's outcome, or None past the integration timeout. Only functions whose
+        own Timeout is longer can reach it, so only those pay for the extra thread."""
+        limit_s = route.event.timeout_ms / 1000
+        if self.runtime.spec(route.function).timeout <= limit_s:
+            return self.runtime.invoke(route.function, event)
+        future = self._slow_calls.submit(self.runtime.invoke, route.function, event)
+        try:
+            return future.result(timeout=limit_s)
+        except concurrent.futures.TimeoutError:
+            return None  # the function runs on to its own timeout, as on AWS
+
+    def _preflight(self, method: str, path: str) -> HttpResponse | None:
+        if method != "OPTIONS":
+            return None
+        methods = self.routes.methods_at(path)
+        spec = next((api.spec for api in self.apis.values() if api.spec.cors), None)
+        if not methods or spec is None:
+            return None
+        return cors.preflight(spec.cors, methods)
+
+    @staticmethod
+    def _with_cors(spec: ApiSpec, response: HttpResponse) -> HttpResponse:
+        return cors.add_response_headers(spec.cors, response) if spec.cors else response
 
 
-def _proxy_response(payload) -> HttpResponse:
+def _request_fields(event: dict) -> dict:
+    """The proxy event's fields that a REQUEST authorizer receives."""
+    keys = ("resource", "path", "httpMethod", "headers", "multiValueHeaders", "queryStringParameters",
+            "multiValueQueryStringParameters", "pathParameters", "stageVariables", "requestContext")
+    return {key: event[key] for key in keys}
+
+
+def _is_binary(spec: ApiSpec, content_type: str | None) -> bool:
+    if not content_type or not spec.binary_media_types:
+        return False
+    # A Content-Type, or an Accept list, of which API Gateway looks at the first type.
+    media_type = content_type.split(",")[0].split(";")[0].strip().lower()
+    return any(fnmatch(media_type, pattern.lower()) for pattern in spec.binary_media_types)
+
+
+def _proxy_response(payload, spec: ApiSpec, request: HttpRequest) -> HttpResponse:
     if not isinstance(payload, dict) or not isinstance(payload.get("statusCode"), int):
         return json_response(*INTERNAL_ERROR)
     headers = [(k, str(v)) for k, v in (payload.get("headers") or {}).items()]
@@ -91,5 +184,13 @@ def _proxy_response(payload) -> HttpResponse:
     body = payload.get("body") or ""
     if not isinstance(body, str):
         return json_response(*INTERNAL_ERROR)
-    raw = base64.b64decode(body) if payload.get("isBase64Encoded") else body.encode("utf-8")
-    return HttpResponse(payload["statusCode"], headers, raw)
+    if payload.get("isBase64Encoded"):
+        # API Gateway turns base64 back into bytes only for a binary media type (the
+        # response's Content-Type or the client's Accept); otherwise the client gets the text.
+        content_type = next((v for k, v in headers if k.lower() == "content-type"), None)
+        if _is_binary(spec, content_type) or _is_binary(spec, request.header("Accept")):
+            try:
+                return HttpResponse(payload["statusCode"], headers, base64.b64decode(body, validate=True))
+            except ValueError:
+                return json_response(*INTERNAL_ERROR)
+    return HttpResponse(payload["statusCode"], headers, body.encode("utf-8"))

@@ -38,6 +38,8 @@ def json_response(status: int, body, headers: list[tuple[str, str]] | None = Non
 class _Handler(BaseHTTPRequestHandler):
     application = None  # set on the subclass HttpServer makes
     protocol_version = "HTTP/1.1"
+    # Errors in a request line too broken to name its version still get a status line.
+    default_request_version = "HTTP/1.0"
 
     def _serve(self):
         length = int(self.headers.get("Content-Length") or 0)

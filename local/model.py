@@ -36,6 +36,7 @@ class ApiEvent(BaseModel):
     method: str  # upper case, or ANY
     api: str  # logical id of the API
     auth: dict | None = None
+    timeout_ms: int = 29_000  # API Gateway's integration timeout
 
 
 class SqsEvent(BaseModel):
@@ -78,14 +79,45 @@ class FunctionSpec(BaseModel):
         return [layer.python_dir for layer in self.layers]
 
 
+class MethodSetting(BaseModel):
+    resource_path: str  # "/*" for the whole stage, else a resource path such as /recipes/{id}
+    http_method: str  # "*" or a method
+    rate: float | None = None
+    burst: int | None = None
+
+
+class AuthorizerSpec(BaseModel):
+    name: str
+    function: str  # logical id of the authorizer function
+    payload_type: str = "TOKEN"  # TOKEN or REQUEST
+    header: str | None = None  # TOKEN: where the token is
+    validation_expression: str | None = None
+    headers: list[str] = []  # REQUEST identity sources
+    query_strings: list[str] = []
+    ttl_s: int = 300
+
+
+class CorsSpec(BaseModel):
+    allow_origin: str = "*"
+    allow_methods: str | None = None
+    allow_headers: str | None = None
+    max_age: str | None = None
+    allow_credentials: bool = False
+
+
 class ApiSpec(BaseModel):
     logical_id: str
     name: str
     stage: str
-    throttle_rate: float | None = None
-    throttle_burst: int | None = None
-    auth: dict = {}
+    method_settings: list[MethodSetting] = []
+    authorizers: dict[str, AuthorizerSpec] = {}
+    default_authorizer: str | None = None
+    cors: CorsSpec | None = None
     binary_media_types: list[str] = []
+
+    @property
+    def stage_throttle(self) -> MethodSetting | None:
+        return next((m for m in self.method_settings if m.resource_path == "/*" and m.http_method == "*"), None)
 
 
 class QueueSpec(BaseModel):
@@ -206,7 +238,8 @@ class _Builder:
             api = props.get("RestApiId", {"Ref": IMPLICIT_API})
             spec.api_events.append(ApiEvent(
                 name=name, path=props["Path"], method=props["Method"].upper(),
-                api=api["Ref"] if isinstance(api, dict) else api, auth=props.get("Auth")))
+                api=api["Ref"] if isinstance(api, dict) else api, auth=props.get("Auth"),
+                timeout_ms=int(props.get("TimeoutInMillis", 29_000))))
         elif kind == "SQS":
             queue = _logical_id_of(props.get("Queue"))
             if queue not in self.resources:
@@ -239,12 +272,33 @@ class _Builder:
         return apis
 
     def _api(self, lid: str, props: dict) -> ApiSpec:
+        auth = props.get("Auth", {}) or {}  # unresolved: FunctionArn must still name the function
         props = self.resolver.resolve(props, lid)
-        throttle = next((s for s in props.get("MethodSettings", []) if s.get("ResourcePath") == "/*"), {})
         return ApiSpec(
             logical_id=lid, name=str(props.get("Name", lid)), stage=str(props.get("StageName", "Prod")),
-            throttle_rate=throttle.get("ThrottlingRateLimit"), throttle_burst=throttle.get("ThrottlingBurstLimit"),
-            auth=props.get("Auth", {}) or {}, binary_media_types=props.get("BinaryMediaTypes", []) or [])
+            method_settings=[MethodSetting(
+                resource_path=_decode_resource_path(setting.get("ResourcePath", "/*")),
+                http_method=setting.get("HttpMethod", "*").upper(), rate=setting.get("ThrottlingRateLimit"),
+                burst=setting.get("ThrottlingBurstLimit")) for setting in props.get("MethodSettings", []) or []],
+            authorizers={name: self._authorizer(lid, name, spec)
+                         for name, spec in (auth.get("Authorizers") or {}).items()},
+            default_authorizer=auth.get("DefaultAuthorizer"),
+            cors=_cors(props.get("Cors")),
+            binary_media_types=[t.replace("~1", "/") for t in props.get("BinaryMediaTypes", []) or []])
+
+    def _authorizer(self, api: str, name: str, spec: dict) -> AuthorizerSpec:
+        function = _logical_id_of(spec.get("FunctionArn"))
+        if function not in self.resources:
+            raise TemplateError(self.path, f"authorizer {name}: FunctionArn must be !GetAtt <Function>.Arn of "
+                                           "a function in this template", resource=api)
+        identity = spec.get("Identity", {}) or {}
+        payload_type = str(spec.get("FunctionPayloadType", "TOKEN")).upper()
+        return AuthorizerSpec(
+            name=name, function=function, payload_type=payload_type,
+            header=identity.get("Header", "Authorization") if payload_type == "TOKEN" else None,
+            validation_expression=identity.get("ValidationExpression"),
+            headers=identity.get("Headers", []) or [], query_strings=identity.get("QueryStrings", []) or [],
+            ttl_s=int(identity.get("ReauthorizeEvery", 300)))
 
     def queue(self, lid: str) -> QueueSpec:
         props = self.resolver.resolve(self.props(lid), lid)
@@ -265,6 +319,26 @@ class _Builder:
     def parameter(self, lid: str) -> ParameterSpec:
         props = self.resolver.resolve(self.props(lid), lid)
         return ParameterSpec(logical_id=lid, name=props["Name"], type=props["Type"], value=str(props["Value"]))
+
+
+def _decode_resource_path(path: str) -> str:
+    """CloudFormation writes /recipes/{id} as /~1recipes~1{id}: a leading slash, then the
+    path with each of its slashes as ~1."""
+    if path == "/*" or "~1" not in path:
+        return path
+    return path[1:].replace("~1", "/")
+
+
+def _cors(cors) -> CorsSpec | None:
+    """SAM's Cors: a quoted origin string, or a mapping of quoted values."""
+    if not cors:
+        return None
+    unquote = lambda value: str(value).strip("'") if value is not None else None  # noqa: E731
+    if isinstance(cors, str):
+        return CorsSpec(allow_origin=unquote(cors))
+    return CorsSpec(allow_origin=unquote(cors.get("AllowOrigin", "'*'")), allow_methods=unquote(cors.get("AllowMethods")),
+                    allow_headers=unquote(cors.get("AllowHeaders")), max_age=unquote(cors.get("MaxAge")),
+                    allow_credentials=bool(cors.get("AllowCredentials", False)))
 
 
 def _logical_id_of(reference) -> str | None:

@@ -52,6 +52,7 @@ class Stack:
         self._processes: list[tuple[object, ManagedProcess]] = []
         self._runtime: Runtime | None = None
         self._invoke_api: LambdaInvokeApi | None = None
+        self._gateway: Gateway | None = None
         self._servers: list[HttpServer] = []
         self._lock = None
 
@@ -91,8 +92,10 @@ class Stack:
 
             self._runtime = Runtime(model, s.region, deployment.account_id)
             self._invoke_api = LambdaInvokeApi(self._runtime)
-            gateway = HttpServer(Gateway(model, self._runtime, deployment.account_id), s.gateway_port, s.bind_host)
-            lambda_api = HttpServer(self._invoke_api, s.lambda_port, s.bind_host)
+            self._gateway = Gateway(model, self._runtime, deployment.account_id, s.region)
+            # Quiet: the gateway writes its own access log, the runtime its START/REPORT lines.
+            gateway = HttpServer(self._gateway, s.gateway_port, s.bind_host, quiet=True)
+            lambda_api = HttpServer(self._invoke_api, s.lambda_port, s.bind_host, quiet=True)
             for server in (gateway, lambda_api):
                 server.start()
                 self._servers.append(server)
@@ -109,9 +112,10 @@ class Stack:
         for server in self._servers:
             server.stop()
         self._servers = []
-        if self._invoke_api is not None:
-            self._invoke_api.stop()
-            self._invoke_api = None
+        for application in (self._invoke_api, self._gateway):
+            if application is not None:
+                application.stop()
+        self._invoke_api = self._gateway = None
         if self._runtime is not None:
             self._runtime.stop()
             self._runtime = None

@@ -32,7 +32,7 @@ def test_the_project_template():
     assert health.environment["EVENTS_TOPIC_ARN"] == "arn:aws:sns:us-east-1:000000000000:recipes-dev-events"
     assert health.environment["DATABASE_URL"] == "postgresql://db"  # the running service, not the empty parameter
     assert [(e.method, e.path, e.api) for e in health.api_events] == [("GET", "/health", "RecipesApi")]
-    assert model.apis["RecipesApi"].stage == "dev" and model.apis["RecipesApi"].throttle_burst == 100
+    assert model.apis["RecipesApi"].stage == "dev" and model.apis["RecipesApi"].stage_throttle.burst == 100
     audit = model.queues["AuditQueue"]
     assert audit.url == "http://127.0.0.1:4566/000000000000/recipes-dev-audit"
     assert audit.dead_letter_arn == model.queues["AuditDLQ"].arn and audit.max_receive_count == 5

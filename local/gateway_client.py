@@ -1,0 +1,51 @@
+"""Drive a Gateway as a client would, without a socket (as Chalice's test client does)."""
+
+import json
+from dataclasses import dataclass
+
+from .gateway import Gateway
+from .http_server import HttpRequest
+
+
+@dataclass
+class ClientResponse:
+    status: int
+    headers: dict[str, str]  # names lower-cased; the last value wins
+    header_list: list[tuple[str, str]]
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body)
+
+
+class GatewayClient:
+    def __init__(self, gateway: Gateway, source_ip: str = "127.0.0.1"):
+        self.gateway = gateway
+        self.source_ip = source_ip
+
+    def request(self, method: str, target: str, *, headers: dict[str, str] | list[tuple[str, str]] | None = None,
+                body: bytes | str | None = None, json_body=None) -> ClientResponse:
+        pairs = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
+        if json_body is not None:
+            body = json.dumps(json_body)
+            pairs.append(("Content-Type", "application/json"))
+        raw = body.encode() if isinstance(body, str) else (body or b"")
+        response = self.gateway.handle(HttpRequest(method, target, [("Host", "localhost"), *pairs], raw,
+                                                   self.source_ip))
+        return ClientResponse(response.status, {k.lower(): v for k, v in response.headers}, response.headers,
+                              response.body)
+
+    def get(self, target: str, **kwargs) -> ClientResponse:
+        return self.request("GET", target, **kwargs)
+
+    def post(self, target: str, **kwargs) -> ClientResponse:
+        return self.request("POST", target, **kwargs)
+
+    def put(self, target: str, **kwargs) -> ClientResponse:
+        return self.request("PUT", target, **kwargs)
+
+    def delete(self, target: str, **kwargs) -> ClientResponse:
+        return self.request("DELETE", target, **kwargs)
+
+    def options(self, target: str, **kwargs) -> ClientResponse:
+        return self.request("OPTIONS", target, **kwargs)

@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: up test install clean-state
+.PHONY: up test bench install clean-state
 
 up: $(STAMP)
 	exec $(PY) -m local up
@@ -15,6 +15,16 @@ test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 install: $(STAMP)
+
+# The benchmarks, each printing figures measured side by side. The gateway's needs wrk
+# (Debian's package) and the servers it is compared with (the `bench` extra).
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk; } \
+		|| { echo "error: wrk is needed: sudo apt-get install wrk"; exit 1; }
+	$(PY) bench/runtime.py
+	$(PY) bench/gateway.py
+	$(PY) bench/startup.py
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "error: Python 3.11 or newer is needed; set PYTHON=/path/to/python3.11")'

@@ -1,6 +1,7 @@
 """API Gateway's REST API proxy event (payload format 1.0), built from an HTTP request."""
 
 import base64
+import functools
 import time
 import uuid
 from datetime import datetime, timezone
@@ -38,7 +39,7 @@ def proxy_event(request: HttpRequest, resource: str, path_parameters: dict[str, 
             "apiId": api_id,
             "stage": stage,
             "requestId": request_id or str(uuid.uuid4()),
-            "resourceId": uuid.uuid5(uuid.NAMESPACE_URL, resource).hex[:6],
+            "resourceId": _resource_id(resource),
             "resourcePath": resource,
             "httpMethod": method,
             "path": f"/{stage}{url.path}",
@@ -47,13 +48,24 @@ def proxy_event(request: HttpRequest, resource: str, path_parameters: dict[str, 
                          "accessKey": None, "accountId": None, "caller": None, "user": None, "userArn": None,
                          "cognitoIdentityId": None, "cognitoIdentityPoolId": None,
                          "cognitoAuthenticationType": None, "cognitoAuthenticationProvider": None},
-            "requestTime": datetime.fromtimestamp(now, timezone.utc).strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "requestTime": _request_time(int(now)),
             "requestTimeEpoch": int(now * 1000),
             "authorizer": authorizer,
         },
         "body": body,
         "isBase64Encoded": bool(body) and binary,
     }
+
+
+@functools.lru_cache(maxsize=1024)
+def _resource_id(resource: str) -> str:
+    """A stable id per resource, as API Gateway gives each resource of an API its own."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, resource).hex[:6]
+
+
+@functools.lru_cache(maxsize=4)
+def _request_time(second: int) -> str:
+    return datetime.fromtimestamp(second, timezone.utc).strftime("%d/%b/%Y:%H:%M:%S +0000")
 
 
 def _single_and_multi(pairs):

@@ -4,7 +4,6 @@ request's methodArn, its context passed on, and its answer cached per identity f
 """
 
 import re
-import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
@@ -36,8 +35,7 @@ class Verdict:
 class Authorizers:
     def __init__(self, api: ApiSpec, runtime: Runtime, clock=time.monotonic):
         self.api, self.runtime, self.clock = api, runtime, clock
-        self._cache: dict[tuple, tuple[float, Grant]] = {}
-        self._lock = threading.Lock()
+        self._cache: dict[tuple, tuple[float, Grant]] = {}  # touched only on the event loop
 
     def for_route(self, event: ApiEvent) -> AuthorizerSpec | None:
         name = (event.auth or {}).get("Authorizer", self.api.default_authorizer)
@@ -45,7 +43,7 @@ class Authorizers:
             return None
         return self.api.authorizers.get(name)
 
-    def check(self, authorizer: AuthorizerSpec, request: HttpRequest, method_arn: str, request_event) -> Verdict:
+    async def check(self, authorizer: AuthorizerSpec, request: HttpRequest, method_arn: str, request_event) -> Verdict:
         """`request_event` builds the REQUEST authorizer's event (the proxy event's fields)."""
         identity = _identity(authorizer, request)
         if identity is None:
@@ -57,7 +55,7 @@ class Authorizers:
                 event = {"type": "TOKEN", "authorizationToken": identity[0], "methodArn": method_arn}
             else:
                 event = {"type": "REQUEST", "methodArn": method_arn, **request_event()}
-            outcome = self.runtime.invoke(authorizer.function, event)
+            outcome = await self.runtime.invoke_async(authorizer.function, event)
             if outcome.failed:
                 status = UNAUTHORIZED if outcome.error.get("errorMessage") == "Unauthorized" else AUTHORIZER_FAILURE
                 return Verdict(denied=json_response(*status))
@@ -72,17 +70,15 @@ class Authorizers:
         return Verdict(context={**grant.context, "principalId": grant.principal_id, "integrationLatency": latency})
 
     def _cached(self, authorizer: AuthorizerSpec, identity: tuple) -> Grant | None:
-        with self._lock:
-            entry = self._cache.get((authorizer.name, identity))
-            if entry and entry[0] > self.clock():
-                return entry[1]
+        entry = self._cache.get((authorizer.name, identity))
+        if entry and entry[0] > self.clock():
+            return entry[1]
         return None
 
     def _remember(self, authorizer: AuthorizerSpec, identity: tuple, grant: Grant) -> None:
         # Without identity sources API Gateway cannot key a cache, so it calls every time.
         if authorizer.ttl_s > 0 and (authorizer.payload_type == "TOKEN" or authorizer.headers or authorizer.query_strings):
-            with self._lock:
-                self._cache[(authorizer.name, identity)] = (self.clock() + authorizer.ttl_s, grant)
+            self._cache[(authorizer.name, identity)] = (self.clock() + authorizer.ttl_s, grant)
 
 
 def method_arn(region: str, account: str, api_id: str, stage: str, method: str, path: str) -> str:

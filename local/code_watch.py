@@ -3,7 +3,8 @@
 Every check stats the files (about 35 µs for a function and the shared layer here): no
 watcher thread to lag behind, so an edit saved before a call is always seen by that call.
 File times tick in jiffies, so two saves a few milliseconds apart can leave the same mtime
-and size; files changed in the last few seconds are therefore compared by content too.
+and size; a file whose mtime is that recent is therefore compared by content too, and each
+file's content hash is kept until its mtime or size moves.
 """
 
 import os
@@ -12,13 +13,14 @@ import time
 import zlib
 from pathlib import Path
 
-RECENT_NS = 3_000_000_000
+RECENT_NS = 1_000_000_000  # far more than a timestamp tick
 
 
 class CodeWatch:
     def __init__(self, folders: list[Path]):
         self.folders = [str(folder) for folder in folders]
         self._lock = threading.Lock()
+        self._hashes: dict[str, tuple[int, int, int]] = {}  # path -> (mtime_ns, size, content hash)
         self._fingerprint = self._scan()
         self._generation = 0
 
@@ -47,10 +49,18 @@ class CodeWatch:
                         else:
                             stat = entry.stat()
                             entries.append((entry.path, stat.st_mtime_ns, stat.st_size,
-                                            _content_hash(entry.path) if stat.st_mtime_ns > recent else 0))
+                                            self._content(entry.path, stat, recent)))
             except FileNotFoundError:
                 entries.append((folder, -1, -1))
         return hash(tuple(sorted(entries)))
+
+    def _content(self, path: str, stat, recent: int) -> int:
+        known = self._hashes.get(path)
+        if known and known[:2] == (stat.st_mtime_ns, stat.st_size) and stat.st_mtime_ns <= recent:
+            return known[2]  # unchanged, and too old to be rewritten within the same tick
+        content = _content_hash(path)
+        self._hashes[path] = (stat.st_mtime_ns, stat.st_size, content)
+        return content
 
 
 def _content_hash(path: str) -> int:

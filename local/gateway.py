@@ -6,8 +6,8 @@ limits -> route -> CORS preflight -> throttle -> authorizer -> proxy event -> fu
 proxy response, with API Gateway's own answers wherever it would give one.
 """
 
+import asyncio
 import base64
-import concurrent.futures
 import re
 import sys
 import threading
@@ -71,14 +71,13 @@ class Gateway:
         self.routes = RouteTable(model)
         self.apis = {lid: _Api(spec, runtime, clock) for lid, spec in model.apis.items()}
         self.access_log = access_log or AccessLog()
-        self._slow_calls = concurrent.futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="integration")
 
-    def handle(self, request: HttpRequest) -> HttpResponse:
+    async def handle(self, request: HttpRequest) -> HttpResponse:
         began = time.perf_counter()
         request_id = str(uuid.uuid4())
         route = None
         try:
-            route, response = self._handle(request, request_id)
+            route, response = await self._handle(request, request_id)
         except Exception:  # never a traceback to the client; the console gets it
             traceback.print_exc()
             response = json_response(*INTERNAL_ERROR)
@@ -87,10 +86,7 @@ class Gateway:
                               route.function if route else None, request_id)
         return response
 
-    def stop(self) -> None:
-        self._slow_calls.shutdown(wait=False, cancel_futures=True)
-
-    def _handle(self, request: HttpRequest, request_id: str) -> tuple[Route | None, HttpResponse]:
+    async def _handle(self, request: HttpRequest, request_id: str) -> tuple[Route | None, HttpResponse]:
         if len(request.body) > MAX_BODY_BYTES:
             return None, json_response(*TOO_LARGE)
         if sum(len(k) + len(v) for k, v in request.headers) > MAX_HEADER_BYTES:
@@ -122,29 +118,29 @@ class Gateway:
         authorizer = api.authorizers.for_route(route.event) if api else None
         if authorizer is not None:
             arn = method_arn(self.region, self.account_id, route.event.api.lower(), spec.stage, method, raw_path)
-            verdict = api.authorizers.check(authorizer, request, arn, lambda: _request_fields(event()))
+            verdict = await api.authorizers.check(authorizer, request, arn, lambda: _request_fields(event()))
             if verdict.denied is not None:
                 return route, self._with_cors(spec, verdict.denied)
             authorizer_context = verdict.context
 
-        outcome = self._invoke(route, event(authorizer_context))
+        outcome = await self._invoke(route, event(authorizer_context))
         if outcome is None:
             return route, json_response(*TIMED_OUT)
         if outcome.failed:
             return route, json_response(*INTERNAL_ERROR)
         return route, self._with_cors(spec, _proxy_response(outcome.payload, spec, request))
 
-    def _invoke(self, route: Route, event: dict):
-        """The function's outcome, or None past the integration timeout. Only functions whose
-        own Timeout is longer can reach it, so only those pay for the extra thread."""
+    async def _invoke(self, route: Route, event: dict):
+        """The function's outcome, or None past the integration timeout, when the function runs
+        on to its own timeout, as on AWS."""
+        call = self.runtime.invoke_async(route.function, event)
         limit_s = route.event.timeout_ms / 1000
         if self.runtime.spec(route.function).timeout <= limit_s:
-            return self.runtime.invoke(route.function, event)
-        future = self._slow_calls.submit(self.runtime.invoke, route.function, event)
+            return await call  # its own timeout comes first: no need for a timer
         try:
-            return future.result(timeout=limit_s)
-        except concurrent.futures.TimeoutError:
-            return None  # the function runs on to its own timeout, as on AWS
+            return await asyncio.wait_for(asyncio.shield(asyncio.ensure_future(call)), limit_s)
+        except asyncio.TimeoutError:
+            return None
 
     def _preflight(self, method: str, path: str) -> HttpResponse | None:
         if method != "OPTIONS":

@@ -30,8 +30,8 @@ class GatewayClient:
             body = json.dumps(json_body)
             pairs.append(("Content-Type", "application/json"))
         raw = body.encode() if isinstance(body, str) else (body or b"")
-        response = self.gateway.handle(HttpRequest(method, target, [("Host", "localhost"), *pairs], raw,
-                                                   self.source_ip))
+        request = HttpRequest(method, target, [("Host", "localhost"), *pairs], raw, self.source_ip)
+        response = self.gateway.runtime.loop.run(self.gateway.handle(request))
         return ClientResponse(response.status, {k.lower(): v for k, v in response.headers}, response.headers,
                               response.body)
 

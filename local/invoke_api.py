@@ -1,10 +1,10 @@
 """Lambda's Invoke API (POST /2015-03-31/functions/{name}/invocations), so boto3's lambda
 client and `aws lambda invoke --endpoint-url` work against the local functions unchanged."""
 
+import asyncio
 import base64
 import json
 import re
-from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .http_server import HttpRequest, HttpResponse, json_response
@@ -20,11 +20,11 @@ def aws_error(status: int, error_type: str, message: str) -> HttpResponse:
 
 
 class LambdaInvokeApi:
-    def __init__(self, runtime: Runtime, async_workers: int = 8):
+    def __init__(self, runtime: Runtime):
         self.runtime = runtime
-        self._async = ThreadPoolExecutor(max_workers=async_workers, thread_name_prefix="event-invoke")
+        self._event_invocations: set[asyncio.Task] = set()
 
-    def handle(self, request: HttpRequest) -> HttpResponse:
+    async def handle(self, request: HttpRequest) -> HttpResponse:
         url = urlsplit(request.target)
         match = INVOKE_PATH.match(url.path)
         if request.method != "POST" or match is None:
@@ -56,10 +56,12 @@ class LambdaInvokeApi:
         if invocation_type == "DryRun":
             return HttpResponse(204, [], b"")
         if invocation_type == "Event":
-            self._async.submit(self.runtime.invoke, spec.logical_id, event)
+            task = asyncio.get_running_loop().create_task(self.runtime.invoke_async(spec.logical_id, event))
+            self._event_invocations.add(task)  # keep a reference until it is done
+            task.add_done_callback(self._event_invocations.discard)
             return HttpResponse(202, [], b"")
 
-        outcome = self.runtime.invoke(spec.logical_id, event)
+        outcome = await self.runtime.invoke_async(spec.logical_id, event)
         headers = [("Content-Type", "application/json"), ("X-Amz-Executed-Version", "$LATEST"),
                    ("X-Amzn-RequestId", outcome.request_id)]
         if outcome.failed:
@@ -68,6 +70,3 @@ class LambdaInvokeApi:
             headers.append(("X-Amz-Log-Result", base64.b64encode(outcome.log_tail().encode()).decode()))
         body = outcome.error if outcome.failed else outcome.payload
         return HttpResponse(200, headers, json.dumps(body).encode())
-
-    def stop(self) -> None:
-        self._async.shutdown(wait=False, cancel_futures=True)

@@ -1,7 +1,7 @@
 """The warm instances of one function: reused across invocations, at most N at once, replaced
 when they fail or when the code changes."""
 
-import threading
+import asyncio
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -34,6 +34,8 @@ class Invocation:
 
 
 class FunctionPool:
+    """Lives on the runtime's event loop; every method is called from it."""
+
     def __init__(self, spec, config: dict, environment: dict[str, str], console: lambda_logs.ConsoleLog,
                  concurrency: int | None = None, watch: CodeWatch | None = None):
         self.spec = spec
@@ -44,35 +46,36 @@ class FunctionPool:
         self.watch = watch or CodeWatch([spec.code_dir, *spec.layer_dirs])
         self._idle: list[FunctionInstance] = []
         self._count = 0
-        self._available = threading.Condition()
+        self._available = asyncio.Condition()
         self._closed = False
 
-    def invoke(self, event, request_id: str | None = None) -> Invocation:
+    async def invoke(self, event, request_id: str | None = None) -> Invocation:
         request_id = request_id or str(uuid.uuid4())
-        generation = self.watch.generation()
-        instance = self._acquire(generation)
+        instance = await self._acquire(self.watch.generation())
         result = Invocation(request_id, self.spec.logical_id)
         try:
-            if instance.process is None:  # cold: start it now, inside this invocation
+            if not instance.started:  # cold: start it now, inside this invocation
                 began = time.perf_counter()
-                init_error = instance.start()
+                init_error = await instance.start()
                 result.init_ms = (time.perf_counter() - began) * 1000
                 if init_error is not None:
-                    outcome = Outcome(error=init_error)
-                    return self._finish(result, outcome, 0.0)
+                    return self._finish(result, Outcome(error=init_error), 0.0)
             began = time.perf_counter()
-            outcome = instance.invoke(request_id, event, self.spec.timeout)
+            outcome = await instance.invoke(request_id, event, self.spec.timeout)
             return self._finish(result, outcome, (time.perf_counter() - began) * 1000)
+        except asyncio.CancelledError:
+            await instance.kill()  # stopped mid-call: its state is unknown, so it does not go back
+            raise
         finally:
-            self._release(instance)
+            await self._release(instance)
 
-    def stop(self) -> None:
-        with self._available:
+    async def stop(self) -> None:
+        async with self._available:
             self._closed = True
             idle, self._idle = self._idle, []
             self._available.notify_all()
         for instance in idle:
-            instance.kill()
+            await instance.kill()
 
     def _finish(self, result: Invocation, outcome: Outcome, duration_ms: float) -> Invocation:
         request_id = result.request_id
@@ -90,8 +93,8 @@ class FunctionPool:
         self.console.write(self.spec.logical_id, [start, *lambda_logs.tag_output(request_id, outcome.output), *closing])
         return result
 
-    def _acquire(self, generation: int) -> FunctionInstance:
-        with self._available:
+    async def _acquire(self, generation: int) -> FunctionInstance:
+        async with self._available:
             while True:
                 if self._closed:
                     raise RuntimeError(f"{self.spec.logical_id} is shutting down")
@@ -100,19 +103,19 @@ class FunctionPool:
                 for instance in stale:
                     self._idle.remove(instance)
                     self._count -= 1
-                    instance.kill()
+                    await instance.kill()
                 if self._idle:
                     return self._idle.pop()
                 if self._count < self.limit:
                     self._count += 1
                     return FunctionInstance(self.config, self.environment, generation)
-                self._available.wait()
+                await self._available.wait()
 
-    def _release(self, instance: FunctionInstance) -> None:
-        with self._available:
+    async def _release(self, instance: FunctionInstance) -> None:
+        async with self._available:
             if instance.alive and not self._closed:
                 self._idle.append(instance)
             else:
                 self._count -= 1
-                instance.kill()
+                await instance.kill()
             self._available.notify()

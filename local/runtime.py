@@ -6,11 +6,12 @@ code folder and layers on the import path and only its environment, so two funct
 modules (every one has an app.py) never meet.
 """
 
+import asyncio
 import os
-import threading
 import uuid
 
 from .errors import LocalError
+from .event_loop import BackgroundLoop
 from .instance import MAX_PAYLOAD_BYTES
 from .lambda_logs import ConsoleLog
 from .model import AppModel, FunctionSpec
@@ -40,14 +41,18 @@ def check_payload_size(raw: bytes) -> None:
 
 
 class Runtime:
+    """Pools of instances per function, on one event loop. Async callers (the gateway, the
+    Invoke API) await `invoke_async`; everything else calls `invoke`."""
+
     def __init__(self, model: AppModel, region: str, account_id: str, console: ConsoleLog | None = None,
-                 concurrency: int | None = None):
+                 concurrency: int | None = None, loop: BackgroundLoop | None = None):
         self.model = model
         self.region, self.account_id = region, account_id
         self.console = console or ConsoleLog()
         self.concurrency = concurrency
-        self._pools: dict[str, FunctionPool] = {}
-        self._lock = threading.Lock()
+        self._owns_loop = loop is None
+        self.loop = loop or BackgroundLoop()
+        self._pools: dict[str, FunctionPool] = {}  # touched only on the loop
 
     def spec(self, name: str) -> FunctionSpec:
         spec = self.model.function(name)
@@ -55,24 +60,31 @@ class Runtime:
             raise UnknownFunction(name, list(self.model.functions))
         return spec
 
-    def invoke(self, name: str, event, request_id: str | None = None) -> Invocation:
-        return self.pool(name).invoke(event, request_id)
+    async def invoke_async(self, name: str, event, request_id: str | None = None) -> Invocation:
+        return await self._pool(name).invoke(event, request_id)
 
-    def pool(self, name: str) -> FunctionPool:
-        spec = self.spec(name)
-        with self._lock:
-            pool = self._pools.get(spec.logical_id)
-            if pool is None:
-                pool = FunctionPool(spec, self._instance_config(spec), self._environment(spec), self.console,
-                                    self.concurrency)
-                self._pools[spec.logical_id] = pool
-            return pool
+    def invoke(self, name: str, event, request_id: str | None = None) -> Invocation:
+        self.spec(name)  # an unknown name fails here, in the caller's thread
+        return self.loop.run(self.invoke_async(name, event, request_id))
 
     def stop(self) -> None:
-        with self._lock:
-            pools, self._pools = list(self._pools.values()), {}
-        for pool in pools:
-            pool.stop()
+        if not self.loop.loop.is_closed():
+            self.loop.run(self._stop_pools())
+        if self._owns_loop:
+            self.loop.stop()
+
+    async def _stop_pools(self) -> None:
+        pools, self._pools = list(self._pools.values()), {}
+        await asyncio.gather(*(pool.stop() for pool in pools))
+
+    def _pool(self, name: str) -> FunctionPool:
+        spec = self.spec(name)
+        pool = self._pools.get(spec.logical_id)
+        if pool is None:
+            pool = FunctionPool(spec, self._instance_config(spec), self._environment(spec), self.console,
+                                self.concurrency)
+            self._pools[spec.logical_id] = pool
+        return pool
 
     def _instance_config(self, spec: FunctionSpec) -> dict:
         return {

@@ -51,8 +51,6 @@ class Stack:
         self.run_dir = settings.state_dir / "run"
         self._processes: list[tuple[object, ManagedProcess]] = []
         self._runtime: Runtime | None = None
-        self._invoke_api: LambdaInvokeApi | None = None
-        self._gateway: Gateway | None = None
         self._servers: list[HttpServer] = []
         self._lock = None
 
@@ -91,11 +89,10 @@ class Stack:
             admin_key = self._admin_key(urls["database"])
 
             self._runtime = Runtime(model, s.region, deployment.account_id)
-            self._invoke_api = LambdaInvokeApi(self._runtime)
-            self._gateway = Gateway(model, self._runtime, deployment.account_id, s.region)
-            # Quiet: the gateway writes its own access log, the runtime its START/REPORT lines.
-            gateway = HttpServer(self._gateway, s.gateway_port, s.bind_host, quiet=True)
-            lambda_api = HttpServer(self._invoke_api, s.lambda_port, s.bind_host, quiet=True)
+            loop = self._runtime.loop  # one event loop serves both and every function's pipes
+            gateway = HttpServer(Gateway(model, self._runtime, deployment.account_id, s.region), s.gateway_port,
+                                 s.bind_host, loop=loop)
+            lambda_api = HttpServer(LambdaInvokeApi(self._runtime), s.lambda_port, s.bind_host, loop=loop)
             for server in (gateway, lambda_api):
                 server.start()
                 self._servers.append(server)
@@ -112,10 +109,6 @@ class Stack:
         for server in self._servers:
             server.stop()
         self._servers = []
-        for application in (self._invoke_api, self._gateway):
-            if application is not None:
-                application.stop()
-        self._invoke_api = self._gateway = None
         if self._runtime is not None:
             self._runtime.stop()
             self._runtime = None

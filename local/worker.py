@@ -20,20 +20,46 @@ import resource
 import sys
 import time
 import traceback
+from decimal import Decimal
+
+try:  # the emulator's fast JSON, when the function's environment has it
+    import orjson
+except ImportError:
+    orjson = None
+
+
+def _decimal(value):
+    # Lambda's Python runtime writes Decimal as a JSON number; so do we.
+    if isinstance(value, Decimal):
+        return float(value) if value % 1 else int(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def to_json(value) -> bytes:
+    if orjson is not None:
+        try:
+            return orjson.dumps(value, default=_decimal, option=orjson.OPT_NON_STR_KEYS)
+        except TypeError:
+            pass  # big integers and the like: the standard library knows them
+    return json.dumps(value, default=_decimal, separators=(",", ":")).encode()
+
+
+def from_json(line):
+    return orjson.loads(line) if orjson is not None else json.loads(line)
 
 
 class Channel:
     def __init__(self, stream):
-        self.stream = stream
+        self.stream = stream  # binary
 
     def send(self, frame: dict) -> None:
         try:
-            text = json.dumps(frame, separators=(",", ":"))
+            data = to_json(frame)
         except (TypeError, ValueError) as error:
-            text = json.dumps({"t": "error", "mem": frame.get("mem", 0), "error": {
+            data = to_json({"t": "error", "mem": frame.get("mem", 0), "error": {
                 "errorMessage": f"Unable to marshal response: {error}",
                 "errorType": "Runtime.MarshalError", "stackTrace": []}})
-        self.stream.write(text + "\n")
+        self.stream.write(data + b"\n")
         self.stream.flush()
 
 
@@ -148,7 +174,7 @@ def max_memory_mb() -> int:
 
 def main() -> None:
     config = json.loads(sys.argv[1])
-    channel = Channel(os.fdopen(os.dup(1), "w"))
+    channel = Channel(os.fdopen(os.dup(1), "wb"))
     os.dup2(2, 1)  # writes below Python (C extensions) go to the emulator's stderr, not the protocol
     sys.stdout = sys.stderr = LogStream(channel)
     request_ids = install_lambda_logging(sys.stderr)
@@ -164,8 +190,8 @@ def main() -> None:
         return
     channel.send({"t": "ready"})
 
-    for line in sys.__stdin__:
-        request = json.loads(line)
+    for line in sys.__stdin__.buffer:
+        request = from_json(line)
         request_ids.request_id = request["id"]
         context = LambdaContext(config, request["id"], request["deadline_ms"])
         try:

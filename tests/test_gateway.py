@@ -153,7 +153,6 @@ def setup(tmp_path):
     gateway = Gateway(model, runtime, "123456789012", clock=clock, wall_clock=lambda: 1_700_000_000.0,
                       access_log=AccessLog(log))
     yield GatewayClient(gateway), clock, log
-    gateway.stop()
     runtime.stop()
 
 
@@ -305,15 +304,14 @@ def test_each_request_gets_an_access_log_line(setup):
 @pytest.fixture
 def server(setup):
     client, _, _ = setup
-    http = HttpServer(client.gateway, free_port(), quiet=True)
+    http = HttpServer(client.gateway, free_port(), loop=client.gateway.runtime.loop)
     http.start()
     yield http
     http.stop()
 
 
 def raw_request(server, data: bytes) -> bytes:
-    host, port = server.httpd.server_address[:2]
-    with socket.create_connection((host, port), timeout=10) as connection:
+    with socket.create_connection((server.host, server.port), timeout=10) as connection:
         connection.sendall(data)
         chunks = []
         while chunk := connection.recv(65536):

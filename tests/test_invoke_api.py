@@ -29,15 +29,14 @@ def lambda_client(make_function, runtime_of, tmp_path):
                 open({str(marker)!r}, "w").write(event["text"])
         """),
     ]
-    api = LambdaInvokeApi(runtime_of(*specs))
-    server = HttpServer(api, free_port(), quiet=True)
+    runtime = runtime_of(*specs)
+    server = HttpServer(LambdaInvokeApi(runtime), free_port(), loop=runtime.loop)
     server.start()
     client = boto3.client("lambda", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="test",
                           aws_secret_access_key="test", config=Config(retries={"max_attempts": 1}))
     client.marker = marker
     yield client
     server.stop()
-    api.stop()
 
 
 def test_request_response_returns_the_result(lambda_client):

@@ -9,7 +9,11 @@ import threading
 import time
 from pathlib import Path
 
+import psycopg2
+
 from infra.errors import InfraError
+from infra.migrate import migrate
+from infra.seed import seed
 
 from . import events
 from .apigw_event import proxy_event
@@ -161,6 +165,23 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- seed --------------------------------------------------------------------------------------
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    settings = Settings.from_environ()
+    services = running_services(settings) or assumed_services(settings)
+    try:
+        applied = migrate(services.database_url)
+        result = seed(services.database_url, recipes=args.recipes)
+    except psycopg2.OperationalError as error:
+        raise LocalError(f"cannot reach Postgres at {redact(services.database_url)} (is `make up` running?): "
+                         f"{str(error).strip().splitlines()[0]}") from None
+    if applied:
+        say(f"applied migrations {', '.join(applied)}")
+    say(f"seeded {result['recipes_created']} recipes; {result['products']} products in all")
+    return 0
+
+
 # -- parsing ---------------------------------------------------------------------------------
 
 def parameter_override(text: str) -> tuple[str, str]:
@@ -228,10 +249,14 @@ def build_parser() -> argparse.ArgumentParser:
     schedule.add_argument("--rule", default="recipes-local-schedule")
 
     commands.add_parser("list", help="the functions, their routes and event sources")
+
+    seeding = commands.add_parser("seed", help="load a realistic data set (80 products, 200 recipes by default)")
+    seeding.add_argument("--recipes", type=int, default=200)
     return parser
 
 
-COMMANDS = {"up": cmd_up, "invoke": cmd_invoke, "generate-event": cmd_generate_event, "list": cmd_list}
+COMMANDS = {"up": cmd_up, "invoke": cmd_invoke, "generate-event": cmd_generate_event, "list": cmd_list,
+            "seed": cmd_seed}
 
 
 def main(argv: list[str] | None = None) -> int:

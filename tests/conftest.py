@@ -14,9 +14,13 @@ from pathlib import Path
 import psycopg2
 import pytest
 
+from infra.intrinsics import Deployment, Resolver
 from infra.migrate import migrate
+from infra.template import load_template
+from local.gateway import AccessLog, Gateway
+from local.gateway_client import GatewayClient
 from local.lambda_logs import ConsoleLog
-from local.model import ApiEvent, AppModel, FunctionSpec, LayerSpec
+from local.model import ApiEvent, AppModel, FunctionSpec, LayerSpec, build_model
 from local.procs import free_port, stop_stale
 from local.services.aws import EmbeddedAws
 from local.services.postgres import EmbeddedPostgres
@@ -58,19 +62,30 @@ def aws_url(services_dir):
     yield from _serve(EmbeddedAws, services_dir)
 
 
-@pytest.fixture
-def fresh_database(postgres_url):
-    """An empty database of its own for one test, dropped afterwards."""
-    name = f"t{os.getpid()}_{time.monotonic_ns()}"
+@pytest.fixture(scope="session")
+def create_database(postgres_url):
+    """Makes empty databases of their own (for a test or a module), dropped at the end."""
     admin = psycopg2.connect(postgres_url)
     admin.autocommit = True
+    made = []
+
+    def create() -> str:
+        name = f"t{os.getpid()}_{time.monotonic_ns()}"
+        with admin.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+        made.append(name)
+        return postgres_url.rsplit("/", 1)[0] + f"/{name}"
+
+    yield create
     with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
-    yield url
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        for name in made:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.close()
+
+
+@pytest.fixture
+def fresh_database(create_database):
+    return create_database()
 
 
 @pytest.fixture
@@ -221,3 +236,20 @@ def runtime_of():
     yield make
     for runtime in runtimes:
         runtime.stop()
+
+
+# -- the project's own API, through the gateway, against a database of its own ---------------
+
+@pytest.fixture(scope="module")
+def api(create_database):
+    """A GatewayClient over template.yaml's functions and a migrated database of the module's."""
+    database_url = create_database()
+    migrate(database_url)
+    path = PROJECT_ROOT / "template.yaml"
+    template = load_template(path)
+    model = build_model(path, template, Resolver(template, Deployment(), path), {"DATABASE_URL": database_url})
+    runtime = Runtime(model, "us-east-1", "123456789012", console=ConsoleLog(io.StringIO()))
+    client = GatewayClient(Gateway(model, runtime, "123456789012", access_log=AccessLog(io.StringIO())))
+    client.database_url = database_url
+    yield client
+    runtime.stop()

@@ -138,3 +138,21 @@ def test_list_shows_functions_routes_and_event_sources(env):
     lines = result.stdout.decode().splitlines()
     assert lines[0].startswith("HealthFunction  app.handler  python3.11  timeout 3 s  memory 256 MB")
     assert lines[1].split() == ["api", "GET", "/health"]
+
+
+def test_seed_loads_a_realistic_data_set(env, fresh_database):
+    result = run("seed", env={**env, "DATABASE_URL": fresh_database})
+    assert result.returncode == 0, result.stderr
+    assert "seeded 200 recipes; 80 products in all" in result.stdout.decode()
+    import psycopg2
+
+    with psycopg2.connect(fresh_database) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT count(*), min(n), max(n) FROM (SELECT count(*) AS n FROM recipe_items GROUP BY recipe_id) s")
+        recipes, fewest, most = cursor.fetchone()
+    assert recipes == 200 and fewest >= 3 and most <= 8
+
+
+def test_seed_without_a_database_says_where_it_looked(env):
+    result = run("seed", env={**env, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"})
+    assert result.returncode == 2
+    assert result.stderr.decode().startswith("error: cannot reach Postgres at postgresql://nobody@127.0.0.1:1/none")

@@ -25,7 +25,7 @@ def test_the_project_template():
     model = model_from(ROOT / "template.yaml", overrides={"Stage": "dev"})
     health = model.functions["HealthFunction"]
     assert health.code_dir == ROOT / "functions" / "health"
-    assert health.layer_dirs == [ROOT / "layers" / "shared" / "python"]
+    assert health.layer_dirs == [ROOT / "layers" / "shared" / "python", ROOT / "layers" / "domain" / "python"]
     assert health.timeout == 3 and health.memory_mb == 256 and health.runtime == "python3.11"
     assert health.environment["STAGE"] == "dev"
     assert health.environment["CONFIG_PREFIX"] == "/recipes/dev"

@@ -2,16 +2,13 @@
 
 import os
 
-from cloudpatterns.http import api_handler, json_response
+from cloudpatterns.http import Response, api_handler
 
 
 @api_handler
-def handler(event, context):
-    return json_response(
-        200,
-        {
-            "status": "ok",
-            "version": os.environ.get("APP_VERSION", "unknown"),
-            "stage": os.environ.get("STAGE", "unknown"),
-        },
-    )
+def handler(request, context):
+    return Response(200, {
+        "status": "ok",
+        "version": os.environ.get("APP_VERSION", "unknown"),
+        "stage": os.environ.get("STAGE", "unknown"),
+    })

@@ -1,5 +1,5 @@
-"""The project's own exception types. Each carries the HTTP status it maps to; the mapping
-to a response happens in one place, `cloudpatterns.http.api_handler`."""
+"""The project's own exception types. Each carries the HTTP status and code it maps to; the
+mapping to a response happens in one place, `cloudpatterns.http.api_handler`."""
 
 
 class AppError(Exception):
@@ -15,6 +15,12 @@ class AppError(Exception):
 class BadRequest(AppError):
     status = 400
     code = "bad_request"
+
+
+class ValidationFailed(BadRequest):
+    """The request did not match its schema; `details` lists every field error."""
+
+    code = "validation_failed"
 
 
 class Unauthorized(AppError):
@@ -40,6 +46,16 @@ class Conflict(AppError):
 class PreconditionFailed(AppError):
     status = 412
     code = "precondition_failed"
+
+
+class PayloadTooLarge(AppError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(AppError):
+    status = 415
+    code = "unsupported_media_type"
 
 
 class Unprocessable(AppError):

@@ -1,45 +1,144 @@
-"""API Gateway proxy responses, and the one place where errors become HTTP answers."""
+"""API Gateway proxy events in, proxy responses out, and the one place where errors become
+HTTP answers: `{"error": {"code", "message", "details"}, "requestId"}`."""
 
+import base64
 import functools
 import json
 import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Callable
 
-from .errors import AppError
+from .errors import AppError, BadRequest
 
 log = logging.getLogger(__name__)
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 
 
+def _default(value):
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def dumps(body: Any) -> str:
+    return json.dumps(body, separators=(",", ":"), default=_default)
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def to_proxy(self) -> dict:
+        if self.body is None:
+            return {"statusCode": self.status, "headers": self.headers, "body": "", "isBase64Encoded": False}
+        return {"statusCode": self.status, "headers": {**JSON_HEADERS, **self.headers}, "body": dumps(self.body),
+                "isBase64Encoded": False}
+
+
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> dict:
-    return {
-        "statusCode": status,
-        "headers": {**JSON_HEADERS, **(headers or {})},
-        "body": json.dumps(body, separators=(",", ":"), default=str),
-        "isBase64Encoded": False,
-    }
+    return Response(status, body, headers or {}).to_proxy()
 
 
-def error_response(error: AppError) -> dict:
-    body: dict[str, Any] = {"error": error.code, "message": error.message}
-    if error.details is not None:
-        body["details"] = error.details
-    return json_response(error.status, body)
+class Request:
+    """The parts of a REST proxy event a handler reads, with clear 400s for bad input."""
+
+    def __init__(self, event: dict):
+        self.event = event
+        self.method = event.get("httpMethod", "GET")
+        self.path = event.get("path", "/")
+        self.path_parameters = event.get("pathParameters") or {}
+        self.query = event.get("queryStringParameters") or {}
+        self.headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+        context = event.get("requestContext") or {}
+        self.request_id = context.get("requestId")
+        self.authorizer = context.get("authorizer") or {}
+
+    @property
+    def principal(self) -> str:
+        return str(self.authorizer.get("principalId") or "anonymous")
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    def path_int(self, name: str) -> int:
+        return _positive_int(self.path_parameters.get(name), f"path parameter {name}")
+
+    def query_int(self, name: str, default: int, maximum: int) -> int:
+        raw = self.query.get(name)
+        if raw is None:
+            return default
+        value = _positive_int(raw, f"query parameter {name}")
+        if value > maximum:
+            raise BadRequest(f"query parameter {name} must be at most {maximum}", details={"field": name})
+        return value
+
+    @functools.cached_property
+    def raw_body(self) -> bytes:
+        body = self.event.get("body")
+        if body is None:
+            return b""
+        return base64.b64decode(body) if self.event.get("isBase64Encoded") else body.encode("utf-8")
+
+    def json(self) -> Any:
+        if not self.raw_body.strip():
+            raise BadRequest("the request needs a JSON body")
+        try:
+            return json.loads(self.raw_body)
+        except (UnicodeDecodeError, ValueError) as error:
+            raise BadRequest(f"the body is not valid JSON: {error}") from None
+
+    def if_match(self) -> int | None:
+        """The version an If-Match header names, None when absent; `*` is None too (any version)."""
+        raw = self.header("If-Match")
+        if raw is None or raw.strip() == "*":
+            return None
+        return parse_etag(raw)
 
 
-def api_handler(fn: Callable[[dict, Any], dict]) -> Callable[[dict, Any], dict]:
-    """Wrap a proxy-integration handler: project errors become their HTTP answer, anything
-    else a 500 whose body says nothing about the internals (the log has the traceback)."""
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def parse_etag(raw: str) -> int:
+    text = raw.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise BadRequest("If-Match must be an ETag this API returned, such as \"3\"", details={"header": "If-Match"})
+    return int(text)
+
+
+def _positive_int(raw, what: str) -> int:
+    if raw is None or not str(raw).isdigit() or not 0 < int(raw) < 2**63:
+        raise BadRequest(f"{what} must be a positive whole number", details={"value": raw})
+    return int(raw)
+
+
+def error_response(error: AppError, request_id: str | None) -> dict:
+    body = {"error": {"code": error.code, "message": error.message, "details": error.details},
+            "requestId": request_id}
+    return Response(error.status, body).to_proxy()
+
+
+def api_handler(fn: Callable[[Request, Any], Response | dict]) -> Callable[[dict, Any], dict]:
+    """Wrap a proxy-integration handler that takes a Request: project errors become their
+    HTTP answer, anything else a 500 whose body says nothing about the internals (the log
+    has the traceback)."""
 
     @functools.wraps(fn)
     def wrapper(event: dict, context: Any) -> dict:
+        request = Request(event)
         try:
-            return fn(event, context)
+            result = fn(request, context)
         except AppError as error:
-            return error_response(error)
+            return error_response(error, request.request_id)
         except Exception:
             log.exception("unhandled error in %s", fn.__qualname__)
-            return error_response(AppError("internal error"))
+            return error_response(AppError("internal error"), request.request_id)
+        return result.to_proxy() if isinstance(result, Response) else result
 
     return wrapper

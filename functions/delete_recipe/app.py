@@ -1,0 +1,9 @@
+"""DELETE /recipes/{id}: delete a recipe and its items."""
+
+from cloudpatterns.http import api_handler
+from recipebook import recipes
+
+
+@api_handler
+def handler(request, context):
+    return recipes.delete(request)

@@ -1,0 +1,1 @@
+"""The recipe domain: models, SQL and the operations each endpoint function calls."""

@@ -1,0 +1,162 @@
+"""Recipes and their items: the operations behind /recipes endpoints. A recipe and its items
+are written in one transaction; items name products that must exist (422 otherwise)."""
+
+from cloudpatterns import pagination
+from cloudpatterns.db import database
+from cloudpatterns.errors import NotFound, Unprocessable
+from cloudpatterns.http import Request, Response, etag
+from cloudpatterns.idempotency import idempotent
+from cloudpatterns.validation import parse
+
+from .models import ItemChange, ItemIn, RecipeIn
+from .settings import idempotency_ttl_seconds
+from .sql import escape_like, missing_or_changed
+
+COLUMNS = "id, title, instructions, servings, version, created_at, updated_at"
+
+
+def create(request: Request) -> Response:
+    recipe = parse(RecipeIn, request.json())
+    with database.transaction() as cursor:
+        def insert() -> Response:
+            cursor.execute("INSERT INTO recipes (title, instructions, servings) VALUES (%s, %s, %s) RETURNING id",
+                           (recipe.title, recipe.instructions, recipe.servings))
+            recipe_id = cursor.fetchone()["id"]
+            _write_items(cursor, recipe_id, recipe.items)
+            row = _load(cursor, recipe_id)
+            return _with_etag(201, row, {"Location": f"/recipes/{recipe_id}"})
+
+        return idempotent(request, cursor, idempotency_ttl_seconds(), insert)
+
+
+def get(request: Request) -> Response:
+    recipe_id = request.path_int("id")
+    with database.transaction() as cursor:
+        row = _load(cursor, recipe_id)
+    return _with_etag(200, row)
+
+
+def list_page(request: Request) -> Response:
+    limit = request.query_int("limit", pagination.DEFAULT_LIMIT, pagination.MAX_LIMIT)
+    after = pagination.decode_cursor(request.query.get("cursor"), {"after"})
+    conditions, values = ["r.id > %s"], [after["after"] if after else 0]
+    if request.query.get("title"):
+        conditions.append("r.title ILIKE %s")
+        values.append(f"%{escape_like(request.query['title'])}%")
+    if request.query.get("product_id") is not None:
+        product_id = request.query_int("product_id", 0, 2**63 - 1)
+        conditions.append("EXISTS (SELECT 1 FROM recipe_items i WHERE i.recipe_id = r.id AND i.product_id = %s)")
+        values.append(product_id)
+    with database.transaction() as cursor:
+        cursor.execute(f"SELECT {COLUMNS} FROM recipes r WHERE {' AND '.join(conditions)} ORDER BY r.id LIMIT %s",
+                       (*values, limit + 1))
+        rows, next_cursor = pagination.page(cursor.fetchall(), limit, lambda row: {"after": row["id"]})
+        _attach_items(cursor, rows)
+    return Response(200, {"items": rows, "next": next_cursor})
+
+
+def replace(request: Request) -> Response:
+    recipe_id = request.path_int("id")
+    expected = request.if_match()
+    recipe = parse(RecipeIn, request.json())
+    with database.transaction() as cursor:
+        cursor.execute(
+            """UPDATE recipes SET title = %s, instructions = %s, servings = %s, version = version + 1,
+                      updated_at = now()
+               WHERE id = %s AND (%s::int IS NULL OR version = %s) RETURNING id""",
+            (recipe.title, recipe.instructions, recipe.servings, recipe_id, expected, expected))
+        if cursor.fetchone() is None:
+            missing_or_changed(cursor, "recipes", recipe_id)
+        cursor.execute("DELETE FROM recipe_items WHERE recipe_id = %s", (recipe_id,))
+        _write_items(cursor, recipe_id, recipe.items)
+        row = _load(cursor, recipe_id)
+    return _with_etag(200, row)
+
+
+def delete(request: Request) -> Response:
+    recipe_id = request.path_int("id")
+    expected = request.if_match()
+    with database.transaction() as cursor:
+        cursor.execute("DELETE FROM recipes WHERE id = %s AND (%s::int IS NULL OR version = %s) RETURNING id",
+                       (recipe_id, expected, expected))
+        if cursor.fetchone() is None:
+            missing_or_changed(cursor, "recipes", recipe_id)
+    return Response(204)
+
+
+def put_item(request: Request) -> Response:
+    recipe_id, product_id = request.path_int("id"), request.path_int("product_id")
+    expected = request.if_match()
+    change = parse(ItemChange, request.json())
+    with database.transaction() as cursor:
+        _bump_version(cursor, recipe_id, expected)
+        _write_items(cursor, recipe_id, [ItemIn(product_id=product_id, quantity=change.quantity, unit=change.unit)],
+                     upsert=True)
+        row = _load(cursor, recipe_id)
+    return _with_etag(200, row)
+
+
+def delete_item(request: Request) -> Response:
+    recipe_id, product_id = request.path_int("id"), request.path_int("product_id")
+    expected = request.if_match()
+    with database.transaction() as cursor:
+        _bump_version(cursor, recipe_id, expected)
+        cursor.execute("DELETE FROM recipe_items WHERE recipe_id = %s AND product_id = %s RETURNING product_id",
+                       (recipe_id, product_id))
+        if cursor.fetchone() is None:
+            raise NotFound(f"recipe {recipe_id} has no item for product {product_id}")
+    return Response(204)
+
+
+# -- internals ---------------------------------------------------------------------------------
+
+def _with_etag(status: int, row: dict, headers: dict | None = None) -> Response:
+    return Response(status, row, {"ETag": etag(row["version"]), **(headers or {})})
+
+
+def _bump_version(cursor, recipe_id: int, expected: int | None) -> None:
+    """A change to an item is a change to its recipe: new version, and If-Match checked."""
+    cursor.execute("""UPDATE recipes SET version = version + 1, updated_at = now()
+                      WHERE id = %s AND (%s::int IS NULL OR version = %s) RETURNING id""",
+                   (recipe_id, expected, expected))
+    if cursor.fetchone() is None:
+        missing_or_changed(cursor, "recipes", recipe_id)
+
+
+def _write_items(cursor, recipe_id: int, items: list[ItemIn], upsert: bool = False) -> None:
+    if not items:
+        return
+    wanted = [item.product_id for item in items]
+    # FOR KEY SHARE: a product cannot be deleted while this transaction uses it.
+    cursor.execute("SELECT id FROM products WHERE id = ANY(%s) FOR KEY SHARE", (wanted,))
+    found = {row["id"] for row in cursor.fetchall()}
+    missing = [product_id for product_id in wanted if product_id not in found]
+    if missing:
+        raise Unprocessable(f"no product with id {', '.join(map(str, missing))}", details={"missing_products": missing})
+    on_conflict = (" ON CONFLICT (recipe_id, product_id) DO UPDATE SET quantity = EXCLUDED.quantity, "
+                   "unit = EXCLUDED.unit") if upsert else ""
+    cursor.executemany(f"INSERT INTO recipe_items (recipe_id, product_id, quantity, unit) VALUES (%s, %s, %s, %s)"
+                       f"{on_conflict}", [(recipe_id, i.product_id, i.quantity, i.unit) for i in items])
+
+
+def _load(cursor, recipe_id: int) -> dict:
+    cursor.execute(f"SELECT {COLUMNS} FROM recipes WHERE id = %s", (recipe_id,))
+    row = cursor.fetchone()
+    if row is None:
+        raise NotFound(f"recipe {recipe_id} does not exist")
+    _attach_items(cursor, [row])
+    return row
+
+
+def _attach_items(cursor, rows: list[dict]) -> None:
+    """Each recipe's items with their product names, in one query for the whole page."""
+    if not rows:
+        return
+    cursor.execute("""SELECT i.recipe_id, i.product_id, p.name, i.quantity, i.unit
+                      FROM recipe_items i JOIN products p ON p.id = i.product_id
+                      WHERE i.recipe_id = ANY(%s) ORDER BY i.recipe_id, p.name""", ([row["id"] for row in rows],))
+    by_recipe: dict[int, list] = {row["id"]: [] for row in rows}
+    for item in cursor.fetchall():
+        by_recipe[item.pop("recipe_id")].append(item)
+    for row in rows:
+        row["items"] = by_recipe[row["id"]]

@@ -24,6 +24,7 @@ bench: $(STAMP)
 		|| { echo "error: wrk is needed: sudo apt-get install wrk"; exit 1; }
 	$(PY) bench/runtime.py
 	$(PY) bench/gateway.py
+	$(PY) bench/api.py
 	$(PY) bench/startup.py
 
 $(PY):

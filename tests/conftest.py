@@ -13,9 +13,11 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+import redis
 
 from infra.intrinsics import Deployment, Resolver
 from infra.migrate import migrate
+from infra.provision import AwsClients, deployment_for, provision
 from infra.template import load_template
 from local.gateway import AccessLog, Gateway
 from local.gateway_client import GatewayClient
@@ -241,15 +243,23 @@ def runtime_of():
 # -- the project's own API, through the gateway, against a database of its own ---------------
 
 @pytest.fixture(scope="module")
-def api(create_database):
-    """A GatewayClient over template.yaml's functions and a migrated database of the module's."""
+def api(create_database, redis_url, aws_url, tmp_path_factory):
+    """A GatewayClient over template.yaml's functions with all their services: a migrated
+    database of the module's own, the session's Redis (emptied) and AWS endpoint (provisioned)."""
     database_url = create_database()
     migrate(database_url)
+    redis.Redis.from_url(redis_url).flushdb()
     path = PROJECT_ROOT / "template.yaml"
     template = load_template(path)
-    model = build_model(path, template, Resolver(template, Deployment(), path), {"DATABASE_URL": database_url})
-    runtime = Runtime(model, "us-east-1", "123456789012", console=ConsoleLog(io.StringIO()))
-    client = GatewayClient(Gateway(model, runtime, "123456789012", access_log=AccessLog(io.StringIO())))
-    client.database_url = database_url
+    clients = AwsClients(aws_url, "us-east-1")
+    deployment = deployment_for(clients, "recipes-local")
+    resolver = Resolver(template, deployment, path)
+    provision(template, resolver, clients, tmp_path_factory.mktemp("secrets") / "secrets.json")
+    services = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "AWS_ENDPOINT_URL": aws_url,
+                "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+    model = build_model(path, template, resolver, services)
+    runtime = Runtime(model, "us-east-1", deployment.account_id, console=ConsoleLog(io.StringIO()))
+    client = GatewayClient(Gateway(model, runtime, deployment.account_id, access_log=AccessLog(io.StringIO())))
+    client.database_url, client.redis_url, client.aws_url, client.runtime = database_url, redis_url, aws_url, runtime
     yield client
     runtime.stop()

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
-from .models import Health, ItemChange, Product, ProductIn, ProductPage, Recipe, RecipeIn, RecipePage
+from .models import Configuration, Health, ItemChange, Product, ProductIn, ProductPage, Recipe, RecipeIn, RecipePage
 
 PAGING = {"limit": ("integer", "page size, 1 to 100 (default 20)"), "cursor": ("string", "the `next` of the previous page")}
 
@@ -29,6 +29,7 @@ class Operation:
 OPERATIONS = [
     Operation("GET", "/health", "health", "Liveness and version", 200, Health, public=True),
     Operation("GET", "/openapi.json", "openapi", "This document", 200, public=True),
+    Operation("GET", "/config", "getConfig", "The configuration, secrets masked (scope admin)", 200, Configuration),
     Operation("POST", "/products", "createProduct", "Create a product", 201, Product, ProductIn,
               errors=(400, 409, 422), idempotent_post=True),
     Operation("GET", "/products", "listProducts", "List products", 200, ProductPage,

@@ -105,3 +105,13 @@ class Health(BaseModel):
     status: str
     version: str
     stage: str
+
+
+class ConfigEntry(BaseModel):
+    value: str
+    version: int
+    secret: bool
+
+
+class Configuration(BaseModel):
+    parameters: dict[str, ConfigEntry]

@@ -9,9 +9,10 @@ from cloudpatterns.http import Request, Response, etag
 from cloudpatterns.idempotency import idempotent
 from cloudpatterns.validation import parse
 
+from . import caching
 from .models import ProductIn
 from .settings import idempotency_ttl_seconds
-from .sql import changed, escape_like, missing_or_changed
+from .sql import changed, escape_like, missing_or_changed, write
 
 COLUMNS = "id, name, description, unit, version, created_at, updated_at"
 
@@ -27,7 +28,7 @@ def _duplicate(name: str) -> Conflict:
 def create(request: Request) -> Response:
     product = parse(ProductIn, request.json())
 
-    with database.transaction() as cursor:
+    def work(cursor) -> Response:
         def insert() -> Response:
             try:
                 cursor.execute(f"INSERT INTO products (name, description, unit) VALUES (%s, %s, %s) RETURNING {COLUMNS}",
@@ -39,37 +40,50 @@ def create(request: Request) -> Response:
 
         return idempotent(request, cursor, idempotency_ttl_seconds(), insert)
 
+    response = write(request, work)
+    if "Idempotent-Replayed" not in response.headers:
+        caching.forget_product(response.body["id"])
+    return response
+
 
 def get(request: Request) -> Response:
     product_id = request.path_int("id")
-    with database.transaction() as cursor:
+
+    def load(cursor) -> dict:
         cursor.execute(f"SELECT {COLUMNS} FROM products WHERE id = %s", (product_id,))
         row = cursor.fetchone()
-    if row is None:
-        raise NotFound(f"product {product_id} does not exist")
-    return _with_etag(200, row)
+        if row is None:
+            raise NotFound(f"product {product_id} does not exist")
+        return row
+
+    return caching.cached(caching.product_key(product_id), lambda: database.run(load, context=request.context))
 
 
 def list_page(request: Request) -> Response:
     limit = request.query_int("limit", pagination.DEFAULT_LIMIT, pagination.MAX_LIMIT)
     after = pagination.decode_cursor(request.query.get("cursor"), {"after"})
-    conditions, values = ["id > %s"], [after["after"] if after else 0]
-    if request.query.get("name"):
-        conditions.append("name ILIKE %s")
-        values.append(f"%{escape_like(request.query['name'])}%")
-    with database.transaction() as cursor:
+    name = request.query.get("name")
+
+    def load(cursor) -> dict:
+        conditions, values = ["id > %s"], [after["after"] if after else 0]
+        if name:
+            conditions.append("name ILIKE %s")
+            values.append(f"%{escape_like(name)}%")
         cursor.execute(f"SELECT {COLUMNS} FROM products WHERE {' AND '.join(conditions)} ORDER BY id LIMIT %s",
                        (*values, limit + 1))
-        rows = cursor.fetchall()
-    items, next_cursor = pagination.page(rows, limit, lambda row: {"after": row["id"]})
-    return Response(200, {"items": items, "next": next_cursor})
+        items, next_cursor = pagination.page(cursor.fetchall(), limit, lambda row: {"after": row["id"]})
+        return {"items": items, "next": next_cursor}
+
+    key = caching.list_key(caching.PRODUCTS_LIST, {"limit": limit, "after": after, "name": name})
+    return caching.cached(key, lambda: database.run(load, context=request.context), with_etag=False)
 
 
 def replace(request: Request) -> Response:
     product_id = request.path_int("id")
     expected = request.if_match()
     product = parse(ProductIn, request.json())
-    with database.transaction() as cursor:
+
+    def work(cursor) -> tuple[dict, list[int]]:
         try:
             cursor.execute(
                 f"""UPDATE products SET name = %s, description = %s, unit = %s, version = version + 1, updated_at = now()
@@ -80,13 +94,19 @@ def replace(request: Request) -> Response:
         row = cursor.fetchone()
         if row is None:
             missing_or_changed(cursor, "products", product_id)
+        cursor.execute("SELECT DISTINCT recipe_id FROM recipe_items WHERE product_id = %s", (product_id,))
+        return row, [r["recipe_id"] for r in cursor.fetchall()]
+
+    row, recipes = write(request, work)
+    caching.forget_product(product_id, recipes)
     return _with_etag(200, row)
 
 
 def delete(request: Request) -> Response:
     product_id = request.path_int("id")
     expected = request.if_match()
-    with database.transaction() as cursor:
+
+    def work(cursor) -> None:
         # Locking the row keeps recipes from starting to use it until this transaction ends.
         cursor.execute("SELECT version FROM products WHERE id = %s FOR UPDATE", (product_id,))
         row = cursor.fetchone()
@@ -100,5 +120,7 @@ def delete(request: Request) -> Response:
         if users:
             raise Conflict(f"product {product_id} is used by {len(users)} recipe(s)", details={"recipes": users})
         cursor.execute("DELETE FROM products WHERE id = %s", (product_id,))
-    return Response(204)
 
+    write(request, work)
+    caching.forget_product(product_id)
+    return Response(204)

@@ -8,58 +8,69 @@ from cloudpatterns.http import Request, Response, etag
 from cloudpatterns.idempotency import idempotent
 from cloudpatterns.validation import parse
 
+from . import caching
 from .models import ItemChange, ItemIn, RecipeIn
 from .settings import idempotency_ttl_seconds
-from .sql import escape_like, missing_or_changed
+from .sql import escape_like, missing_or_changed, write
 
 COLUMNS = "id, title, instructions, servings, version, created_at, updated_at"
 
 
 def create(request: Request) -> Response:
     recipe = parse(RecipeIn, request.json())
-    with database.transaction() as cursor:
+
+    def work(cursor) -> Response:
         def insert() -> Response:
             cursor.execute("INSERT INTO recipes (title, instructions, servings) VALUES (%s, %s, %s) RETURNING id",
                            (recipe.title, recipe.instructions, recipe.servings))
             recipe_id = cursor.fetchone()["id"]
             _write_items(cursor, recipe_id, recipe.items)
-            row = _load(cursor, recipe_id)
-            return _with_etag(201, row, {"Location": f"/recipes/{recipe_id}"})
+            return _with_etag(201, _load(cursor, recipe_id), {"Location": f"/recipes/{recipe_id}"})
 
         return idempotent(request, cursor, idempotency_ttl_seconds(), insert)
+
+    response = write(request, work)
+    if "Idempotent-Replayed" not in response.headers:
+        caching.forget_recipe(response.body["id"])
+    return response
 
 
 def get(request: Request) -> Response:
     recipe_id = request.path_int("id")
-    with database.transaction() as cursor:
-        row = _load(cursor, recipe_id)
-    return _with_etag(200, row)
+    return caching.cached(caching.recipe_key(recipe_id),
+                          lambda: database.run(lambda cursor: _load(cursor, recipe_id), context=request.context))
 
 
 def list_page(request: Request) -> Response:
     limit = request.query_int("limit", pagination.DEFAULT_LIMIT, pagination.MAX_LIMIT)
     after = pagination.decode_cursor(request.query.get("cursor"), {"after"})
-    conditions, values = ["r.id > %s"], [after["after"] if after else 0]
-    if request.query.get("title"):
-        conditions.append("r.title ILIKE %s")
-        values.append(f"%{escape_like(request.query['title'])}%")
-    if request.query.get("product_id") is not None:
-        product_id = request.query_int("product_id", 0, 2**63 - 1)
-        conditions.append("EXISTS (SELECT 1 FROM recipe_items i WHERE i.recipe_id = r.id AND i.product_id = %s)")
-        values.append(product_id)
-    with database.transaction() as cursor:
+    title = request.query.get("title")
+    product_id = request.query_int("product_id", 0, 2**63 - 1) if request.query.get("product_id") is not None else None
+
+    def load(cursor) -> dict:
+        conditions, values = ["r.id > %s"], [after["after"] if after else 0]
+        if title:
+            conditions.append("r.title ILIKE %s")
+            values.append(f"%{escape_like(title)}%")
+        if product_id is not None:
+            conditions.append("EXISTS (SELECT 1 FROM recipe_items i WHERE i.recipe_id = r.id AND i.product_id = %s)")
+            values.append(product_id)
         cursor.execute(f"SELECT {COLUMNS} FROM recipes r WHERE {' AND '.join(conditions)} ORDER BY r.id LIMIT %s",
                        (*values, limit + 1))
         rows, next_cursor = pagination.page(cursor.fetchall(), limit, lambda row: {"after": row["id"]})
         _attach_items(cursor, rows)
-    return Response(200, {"items": rows, "next": next_cursor})
+        return {"items": rows, "next": next_cursor}
+
+    key = caching.list_key(caching.RECIPES_LIST, {"limit": limit, "after": after, "title": title, "product": product_id})
+    return caching.cached(key, lambda: database.run(load, context=request.context), with_etag=False)
 
 
 def replace(request: Request) -> Response:
     recipe_id = request.path_int("id")
     expected = request.if_match()
     recipe = parse(RecipeIn, request.json())
-    with database.transaction() as cursor:
+
+    def work(cursor) -> dict:
         cursor.execute(
             """UPDATE recipes SET title = %s, instructions = %s, servings = %s, version = version + 1,
                       updated_at = now()
@@ -69,18 +80,25 @@ def replace(request: Request) -> Response:
             missing_or_changed(cursor, "recipes", recipe_id)
         cursor.execute("DELETE FROM recipe_items WHERE recipe_id = %s", (recipe_id,))
         _write_items(cursor, recipe_id, recipe.items)
-        row = _load(cursor, recipe_id)
+        return _load(cursor, recipe_id)
+
+    row = write(request, work)
+    caching.forget_recipe(recipe_id)
     return _with_etag(200, row)
 
 
 def delete(request: Request) -> Response:
     recipe_id = request.path_int("id")
     expected = request.if_match()
-    with database.transaction() as cursor:
+
+    def work(cursor) -> None:
         cursor.execute("DELETE FROM recipes WHERE id = %s AND (%s::int IS NULL OR version = %s) RETURNING id",
                        (recipe_id, expected, expected))
         if cursor.fetchone() is None:
             missing_or_changed(cursor, "recipes", recipe_id)
+
+    write(request, work)
+    caching.forget_recipe(recipe_id)
     return Response(204)
 
 
@@ -88,23 +106,31 @@ def put_item(request: Request) -> Response:
     recipe_id, product_id = request.path_int("id"), request.path_int("product_id")
     expected = request.if_match()
     change = parse(ItemChange, request.json())
-    with database.transaction() as cursor:
+
+    def work(cursor) -> dict:
         _bump_version(cursor, recipe_id, expected)
         _write_items(cursor, recipe_id, [ItemIn(product_id=product_id, quantity=change.quantity, unit=change.unit)],
                      upsert=True)
-        row = _load(cursor, recipe_id)
+        return _load(cursor, recipe_id)
+
+    row = write(request, work)
+    caching.forget_recipe(recipe_id)
     return _with_etag(200, row)
 
 
 def delete_item(request: Request) -> Response:
     recipe_id, product_id = request.path_int("id"), request.path_int("product_id")
     expected = request.if_match()
-    with database.transaction() as cursor:
+
+    def work(cursor) -> None:
         _bump_version(cursor, recipe_id, expected)
         cursor.execute("DELETE FROM recipe_items WHERE recipe_id = %s AND product_id = %s RETURNING product_id",
                        (recipe_id, product_id))
         if cursor.fetchone() is None:
             raise NotFound(f"recipe {recipe_id} has no item for product {product_id}")
+
+    write(request, work)
+    caching.forget_recipe(recipe_id)
     return Response(204)
 
 

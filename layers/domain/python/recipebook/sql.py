@@ -1,5 +1,6 @@
 """Small SQL helpers the recipe operations share."""
 
+from cloudpatterns.db import database
 from cloudpatterns.errors import NotFound, PreconditionFailed
 
 NOUNS = {"products": "product", "recipes": "recipe"}
@@ -22,3 +23,8 @@ def missing_or_changed(cursor, table: str, row_id: int):
 def escape_like(text: str) -> str:
     """Text for an ILIKE pattern, its own % and _ taken literally."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def write(request, work):
+    """A write: retried on transient faults; a failed COMMIT only with an idempotency key."""
+    return database.run(work, context=request.context, retry_commit=request.idempotency_key is not None)

@@ -1,13 +1,21 @@
 """One Postgres connection per function instance, reused across invocations (as a Lambda
-container keeps its globals), and transactions that commit or roll back as a whole."""
+container keeps its globals), and units of work that commit or roll back as a whole and
+are retried when that is safe."""
 
-import contextlib
+import logging
 import os
 
 import psycopg2
 import psycopg2.extras
 
+from . import retry
 from .errors import DependencyUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class CommitOutcomeUnknown(Exception):
+    """The connection failed while COMMIT was in flight: the write may or may not be in."""
 
 
 class Database:
@@ -24,24 +32,48 @@ class Database:
 
     def connection(self):
         if self._connection is None or self._connection.closed:
-            try:
-                self._connection = psycopg2.connect(self.url, connect_timeout=5,
-                                                    cursor_factory=psycopg2.extras.RealDictCursor)
-            except psycopg2.OperationalError as error:
-                raise DependencyUnavailable("the database cannot be reached") from error
+            self._connection = psycopg2.connect(self.url, connect_timeout=5,
+                                                cursor_factory=psycopg2.extras.RealDictCursor)
         return self._connection
 
-    @contextlib.contextmanager
-    def transaction(self):
-        """A cursor inside one transaction: committed when the block ends, rolled back if it
-        raises. A connection the server dropped is replaced on the next transaction."""
-        connection = self.connection()
+    def run(self, work, *, context=None, retry_commit: bool = False, attempts: int = 3):
+        """work(cursor) inside one transaction, committed when it returns, rolled back if it
+        raises. A transient fault before COMMIT rolled the transaction back, so the work is
+        tried again; one during COMMIT is retried only when `retry_commit` says a repeat is
+        harmless (an idempotency key). Out of tries: DependencyUnavailable (503)."""
+        def attempt():
+            connection = self.connection()
+            committing = False
+            try:
+                with connection.cursor() as cursor:
+                    result = work(cursor)
+                committing = True
+                connection.commit()
+                return result
+            except BaseException as error:
+                self._after_failure(connection)
+                if committing and retry.is_transient(error) and not retry_commit:
+                    raise CommitOutcomeUnknown(str(error)) from error
+                raise
+
         try:
-            with connection, connection.cursor() as cursor:
-                yield cursor
-        except (psycopg2.OperationalError, psycopg2.InterfaceError):
-            self.close()
+            return retry.call(attempt, context=context, attempts=attempts, what="database transaction")
+        except CommitOutcomeUnknown:
+            raise DependencyUnavailable("the database connection failed during commit; the write may or may not "
+                                        "have been saved (send an Idempotency-Key to make retries safe)") from None
+        except psycopg2.Error as error:
+            if retry.is_transient(error):
+                raise DependencyUnavailable("the database is unavailable; try again shortly") from error
             raise
+
+    def _after_failure(self, connection) -> None:
+        try:
+            if not connection.closed:
+                connection.rollback()
+        except psycopg2.Error:
+            pass
+        if connection.closed:
+            self._connection = None
 
     def close(self) -> None:
         if self._connection is not None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable
 
-from .errors import AppError, BadRequest
+from .errors import AppError, BadRequest, Forbidden
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,9 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
 class Request:
     """The parts of a REST proxy event a handler reads, with clear 400s for bad input."""
 
-    def __init__(self, event: dict):
+    def __init__(self, event: dict, context: Any = None):
         self.event = event
+        self.context = context  # the Lambda context: remaining time bounds retries
         self.method = event.get("httpMethod", "GET")
         self.path = event.get("path", "/")
         self.path_parameters = event.get("pathParameters") or {}
@@ -60,8 +61,23 @@ class Request:
         self.authorizer = context.get("authorizer") or {}
 
     @property
+    def idempotency_key(self) -> str | None:
+        return self.header("Idempotency-Key")
+
+    @property
     def principal(self) -> str:
         return str(self.authorizer.get("principalId") or "anonymous")
+
+    @property
+    def scopes(self) -> set[str]:
+        """The scopes the gatekeeper granted (its context carries them space-separated)."""
+        return set(str(self.authorizer.get("scopes") or "").split())
+
+    def require_scope(self, scope: str) -> None:
+        """Defence in depth: the gatekeeper's policy already checked this route; a handler
+        checks again, so a misconfigured route still fails closed."""
+        if scope not in self.scopes:
+            raise Forbidden(f"this needs the {scope!r} scope", details={"required_scope": scope})
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -131,7 +147,7 @@ def api_handler(fn: Callable[[Request, Any], Response | dict]) -> Callable[[dict
 
     @functools.wraps(fn)
     def wrapper(event: dict, context: Any) -> dict:
-        request = Request(event)
+        request = Request(event, context)
         try:
             result = fn(request, context)
         except AppError as error:

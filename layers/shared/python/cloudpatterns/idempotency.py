@@ -51,7 +51,7 @@ def remember(cursor, principal: str, key: str, response: Response) -> None:
 def idempotent(request, cursor, ttl_seconds: int, write) -> Response:
     """Run `write()` (which returns the Response) at most once per Idempotency-Key; without
     the header it simply runs."""
-    key = request.header("Idempotency-Key")
+    key = request.idempotency_key
     if key is None:
         return write()
     fingerprint = request_fingerprint(request.method, request.path, request.raw_body)

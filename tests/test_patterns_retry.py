@@ -1,0 +1,189 @@
+"""Retry: transient faults retried with backoff inside the invocation's time, permanent ones
+raised at once; database units of work retried only when that is safe."""
+
+import logging
+
+import psycopg2
+import psycopg2.errors
+import pytest
+import redis
+from botocore.exceptions import ClientError, EndpointConnectionError
+
+from cloudpatterns import retry
+from cloudpatterns.db import Database
+from cloudpatterns.errors import DependencyUnavailable, ValidationFailed
+
+
+def client_error(code: str, status: int) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "Op")
+
+
+@pytest.mark.parametrize("error, transient", [
+    (psycopg2.OperationalError("server closed the connection unexpectedly"), True),
+    (psycopg2.InterfaceError("connection already closed"), True),
+    (redis.ConnectionError("refused"), True),
+    (redis.TimeoutError("slow"), True),
+    (EndpointConnectionError(endpoint_url="http://x"), True),
+    (client_error("ThrottlingException", 400), True),
+    (client_error("InternalError", 503), True),
+    (client_error("ValidationException", 400), False),
+    (client_error("ParameterNotFound", 400), False),
+    (ValidationFailed("bad"), False),
+    (KeyError("x"), False),
+])
+def test_what_counts_as_transient(error, transient):
+    assert retry.is_transient(error) is transient
+
+
+def server_error(url: str, sqlstate: str) -> psycopg2.Error:
+    """A real error from the server with the given SQLSTATE."""
+    with psycopg2.connect(url) as connection, connection.cursor() as cursor:
+        try:
+            cursor.execute(f"DO $$ BEGIN RAISE EXCEPTION 'injected' USING ERRCODE = '{sqlstate}'; END $$")
+        except psycopg2.Error as error:
+            return error
+    raise AssertionError("no error raised")
+
+
+def test_serialization_failures_and_deadlocks_are_transient_but_constraint_errors_are_not(postgres_url):
+    assert retry.is_transient(server_error(postgres_url, "40001"))
+    assert retry.is_transient(server_error(postgres_url, "40P01"))
+    assert not retry.is_transient(server_error(postgres_url, "23505"))  # unique violation
+    assert not retry.is_transient(server_error(postgres_url, "22P02"))  # invalid input
+
+
+class Context:
+    def __init__(self, remaining_ms: int):
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+def flaky(failures: list[BaseException], result="done"):
+    calls = []
+
+    def fn():
+        calls.append(1)
+        if len(calls) <= len(failures):
+            raise failures[len(calls) - 1]
+        return result
+
+    fn.calls = calls
+    return fn
+
+
+def test_transient_faults_are_retried_and_each_retry_logged(caplog):
+    fn = flaky([redis.ConnectionError("refused"), redis.TimeoutError("slow")])
+    with caplog.at_level(logging.WARNING):
+        assert retry.call(fn, attempts=3, what="cache read", base_delay=0.001) == "done"
+    assert len(fn.calls) == 3
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0].startswith("retrying cache read (attempt 2 of 3)") and "ConnectionError: refused" in lines[0]
+    assert lines[1].startswith("retrying cache read (attempt 3 of 3)") and "TimeoutError: slow" in lines[1]
+
+
+def test_permanent_errors_are_raised_at_once():
+    fn = flaky([ValidationFailed("bad"), ValidationFailed("bad")])
+    with pytest.raises(ValidationFailed):
+        retry.call(fn, attempts=5, base_delay=0.001)
+    assert len(fn.calls) == 1
+
+
+def test_attempts_are_bounded():
+    fn = flaky([redis.ConnectionError("x")] * 10)
+    with pytest.raises(redis.ConnectionError):
+        retry.call(fn, attempts=4, base_delay=0.001)
+    assert len(fn.calls) == 4
+
+
+def test_no_retry_outlives_the_invocation():
+    fn = flaky([redis.ConnectionError("x")] * 10)
+    with pytest.raises(redis.ConnectionError):
+        retry.call(fn, context=Context(remaining_ms=150), attempts=10, base_delay=0.001)
+    assert len(fn.calls) == 1  # 150 ms left is less than the safety margin: no second try
+
+
+# -- database units of work --------------------------------------------------------------------
+
+def test_a_dropped_connection_is_replaced_and_the_work_retried(migrated_database, caplog):
+    database = Database(migrated_database)
+    pid = database.run(lambda cursor: cursor.execute("SELECT pg_backend_pid() AS pid") or cursor.fetchone()["pid"])
+    with psycopg2.connect(migrated_database) as admin, admin.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    with caplog.at_level(logging.WARNING):
+        new_pid = database.run(lambda cursor: cursor.execute("SELECT pg_backend_pid() AS pid") or cursor.fetchone()["pid"])
+    assert new_pid != pid
+    assert "retrying database transaction (attempt 2 of 3)" in caplog.text
+
+
+def test_a_serialization_failure_rolls_back_and_the_work_runs_again(migrated_database):
+    database, attempts = Database(migrated_database), []
+
+    def work(cursor):
+        attempts.append(1)
+        cursor.execute("INSERT INTO products (name, unit) VALUES (%s, 'g')", (f"Retry {len(attempts)}",))
+        if len(attempts) == 1:
+            cursor.execute("DO $$ BEGIN RAISE EXCEPTION 'conflict' USING ERRCODE = '40001'; END $$")
+        return len(attempts)
+
+    assert database.run(work) == 2
+    names = database.run(lambda cursor: cursor.execute("SELECT name FROM products WHERE name LIKE 'Retry %'")
+                         or [row["name"] for row in cursor.fetchall()])
+    assert names == ["Retry 2"]  # the first attempt's insert was rolled back
+
+
+def test_permanent_database_errors_are_not_retried(migrated_database):
+    database, attempts = Database(migrated_database), []
+
+    def work(cursor):
+        attempts.append(1)
+        cursor.execute("INSERT INTO products (name, unit) VALUES ('Same', 'g'), ('same', 'g')")
+
+    with pytest.raises(psycopg2.errors.UniqueViolation):
+        database.run(work)
+    assert len(attempts) == 1
+
+
+class FirstCommitLost:
+    """A real connection whose first COMMIT is lost on the way: the outcome is unknown."""
+
+    commits = 0
+
+    def __init__(self, connection):
+        self.connection = connection
+
+    def __getattr__(self, name):
+        return getattr(self.connection, name)
+
+    def commit(self):
+        FirstCommitLost.commits += 1
+        if FirstCommitLost.commits == 1:
+            self.connection.close()
+            raise psycopg2.OperationalError("server closed the connection unexpectedly")
+        self.connection.commit()
+
+
+def test_a_lost_commit_is_retried_only_with_an_idempotency_key(migrated_database):
+    database, attempts = Database(migrated_database), []
+    real = database.connection
+    database.connection = lambda: FirstCommitLost(real())
+
+    def work(cursor):
+        attempts.append(1)
+        cursor.execute("SELECT 1")
+
+    FirstCommitLost.commits = 0
+    with pytest.raises(DependencyUnavailable, match="may or may not have been saved"):
+        database.run(work)
+    assert len(attempts) == 1  # not repeated: it might have been saved
+
+    FirstCommitLost.commits, attempts[:] = 0, []
+    database.run(work, retry_commit=True)
+    assert len(attempts) == 2  # an idempotency key makes the repeat harmless
+
+
+def test_out_of_tries_is_a_503(tmp_path):
+    database = Database("postgresql://nobody@127.0.0.1:1/none")
+    with pytest.raises(DependencyUnavailable, match="the database is unavailable"):
+        database.run(lambda cursor: None, attempts=2)

@@ -25,6 +25,7 @@ bench: $(STAMP)
 	$(PY) bench/runtime.py
 	$(PY) bench/gateway.py
 	$(PY) bench/api.py
+	$(PY) bench/patterns.py
 	$(PY) bench/startup.py
 
 $(PY):

@@ -32,8 +32,10 @@ class Database:
 
     def connection(self):
         if self._connection is None or self._connection.closed:
+            # Named after the function, so an operator (or demo_retry) can tell connections apart.
             self._connection = psycopg2.connect(self.url, connect_timeout=5,
-                                                cursor_factory=psycopg2.extras.RealDictCursor)
+                                                cursor_factory=psycopg2.extras.RealDictCursor,
+                                                application_name=os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "recipes"))
         return self._connection
 
     def run(self, work, *, context=None, retry_commit: bool = False, attempts: int = 3):

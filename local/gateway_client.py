@@ -19,13 +19,16 @@ class ClientResponse:
 
 
 class GatewayClient:
-    def __init__(self, gateway: Gateway, source_ip: str = "127.0.0.1"):
+    def __init__(self, gateway: Gateway, source_ip: str = "127.0.0.1", default_headers: dict[str, str] | None = None):
         self.gateway = gateway
         self.source_ip = source_ip
+        self.default_headers = default_headers or {}  # sent unless a request names the same header
 
     def request(self, method: str, target: str, *, headers: dict[str, str] | list[tuple[str, str]] | None = None,
                 body: bytes | str | None = None, json_body=None) -> ClientResponse:
         pairs = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
+        named = {key.lower() for key, _ in pairs}
+        pairs += [(k, v) for k, v in self.default_headers.items() if k.lower() not in named]
         if json_body is not None:
             body = json.dumps(json_body)
             pairs.append(("Content-Type", "application/json"))

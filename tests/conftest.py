@@ -15,6 +15,7 @@ import psycopg2
 import pytest
 import redis
 
+from infra.api_keys import create_api_key
 from infra.intrinsics import Deployment, Resolver
 from infra.migrate import migrate
 from infra.provision import AwsClients, deployment_for, provision
@@ -255,11 +256,20 @@ def api(create_database, redis_url, aws_url, tmp_path_factory):
     deployment = deployment_for(clients, "recipes-local")
     resolver = Resolver(template, deployment, path)
     provision(template, resolver, clients, tmp_path_factory.mktemp("secrets") / "secrets.json")
+    for kind in ("reads", "writes"):  # tests make many calls; the rate-limit tests lower these
+        clients.ssm.put_parameter(Name=f"/recipes/local/rate-limit/{kind}-per-minute", Value="100000",
+                                  Type="String", Overwrite=True)
+    connection = psycopg2.connect(database_url)
+    admin_key = create_api_key(connection, "test admin", ["admin"])
+    connection.close()
     services = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "AWS_ENDPOINT_URL": aws_url,
-                "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+                "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                "CONFIG_TTL_SECONDS": "0.2"}  # configuration changes show up quickly in tests
     model = build_model(path, template, resolver, services)
     runtime = Runtime(model, "us-east-1", deployment.account_id, console=ConsoleLog(io.StringIO()))
-    client = GatewayClient(Gateway(model, runtime, deployment.account_id, access_log=AccessLog(io.StringIO())))
+    client = GatewayClient(Gateway(model, runtime, deployment.account_id, access_log=AccessLog(io.StringIO())),
+                           default_headers={"x-api-key": admin_key})
     client.database_url, client.redis_url, client.aws_url, client.runtime = database_url, redis_url, aws_url, runtime
+    client.admin_key, client.ssm = admin_key, clients.ssm
     yield client
     runtime.stop()

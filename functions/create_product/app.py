@@ -1,9 +1,6 @@
 """POST /products: create a product (Idempotency-Key honoured)."""
 
-from cloudpatterns.http import api_handler
 from recipebook import products
+from recipebook.access import endpoint
 
-
-@api_handler
-def handler(request, context):
-    return products.create(request)
+handler = endpoint("createProduct")(products.create)

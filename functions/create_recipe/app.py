@@ -1,9 +1,6 @@
 """POST /recipes: create a recipe with its items, in one transaction."""
 
-from cloudpatterns.http import api_handler
 from recipebook import recipes
+from recipebook.access import endpoint
 
-
-@api_handler
-def handler(request, context):
-    return recipes.create(request)
+handler = endpoint("createRecipe")(recipes.create)

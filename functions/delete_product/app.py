@@ -1,9 +1,6 @@
 """DELETE /products/{id}: delete a product no recipe uses."""
 
-from cloudpatterns.http import api_handler
 from recipebook import products
+from recipebook.access import endpoint
 
-
-@api_handler
-def handler(request, context):
-    return products.delete(request)
+handler = endpoint("deleteProduct")(products.delete)

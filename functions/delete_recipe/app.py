@@ -1,9 +1,6 @@
 """DELETE /recipes/{id}: delete a recipe and its items."""
 
-from cloudpatterns.http import api_handler
 from recipebook import recipes
+from recipebook.access import endpoint
 
-
-@api_handler
-def handler(request, context):
-    return recipes.delete(request)
+handler = endpoint("deleteRecipe")(recipes.delete)

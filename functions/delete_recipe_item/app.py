@@ -1,9 +1,6 @@
 """DELETE /recipes/{id}/items/{product_id}: remove an item."""
 
-from cloudpatterns.http import api_handler
 from recipebook import recipes
+from recipebook.access import endpoint
 
-
-@api_handler
-def handler(request, context):
-    return recipes.delete_item(request)
+handler = endpoint("deleteRecipeItem")(recipes.delete_item)

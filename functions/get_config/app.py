@@ -1,10 +1,10 @@
 """GET /config: every parameter under the stage's prefix, secrets masked (scope admin)."""
 
 from cloudpatterns.config import config
-from cloudpatterns.http import Response, api_handler
+from cloudpatterns.http import Response
+from recipebook.access import endpoint
 
 
-@api_handler
-def handler(request, context):
-    request.require_scope("admin")
+@endpoint("getConfig")
+def handler(request):
     return Response(200, {"parameters": config.describe()})

@@ -1,9 +1,6 @@
 """GET /products/{id}: one product, with its ETag."""
 
-from cloudpatterns.http import api_handler
 from recipebook import products
+from recipebook.access import endpoint
 
-
-@api_handler
-def handler(request, context):
-    return products.get(request)
+handler = endpoint("getProduct")(products.get)

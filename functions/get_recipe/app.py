@@ -1,9 +1,6 @@
 """GET /recipes/{id}: one recipe with its items and their product names."""
 
-from cloudpatterns.http import api_handler
 from recipebook import recipes
+from recipebook.access import endpoint
 
-
-@api_handler
-def handler(request, context):
-    return recipes.get(request)
+handler = endpoint("getRecipe")(recipes.get)

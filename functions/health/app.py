@@ -2,11 +2,12 @@
 
 import os
 
-from cloudpatterns.http import Response, api_handler
+from cloudpatterns.http import Response
+from recipebook.access import endpoint
 
 
-@api_handler
-def handler(request, context):
+@endpoint("health")
+def handler(request):
     return Response(200, {
         "status": "ok",
         "version": os.environ.get("APP_VERSION", "unknown"),

@@ -1,9 +1,6 @@
 """GET /products: a page of products, filtered by name."""
 
-from cloudpatterns.http import api_handler
 from recipebook import products
+from recipebook.access import endpoint
 
-
-@api_handler
-def handler(request, context):
-    return products.list_page(request)
+handler = endpoint("listProducts")(products.list_page)

@@ -1,9 +1,6 @@
 """GET /recipes: a page of recipes, filtered by title or product."""
 
-from cloudpatterns.http import api_handler
 from recipebook import recipes
+from recipebook.access import endpoint
 
-
-@api_handler
-def handler(request, context):
-    return recipes.list_page(request)
+handler = endpoint("listRecipes")(recipes.list_page)

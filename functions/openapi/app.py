@@ -2,14 +2,15 @@
 
 import os
 
-from cloudpatterns.http import Response, api_handler
+from cloudpatterns.http import Response
+from recipebook.access import endpoint
 from recipebook.openapi import document
 
 _DOCUMENT = None  # built once per instance: it only changes with the code
 
 
-@api_handler
-def handler(request, context):
+@endpoint("openapi")
+def handler(request):
     global _DOCUMENT
     if _DOCUMENT is None:
         _DOCUMENT = document(os.environ.get("APP_VERSION", "unknown"))

@@ -1,9 +1,6 @@
 """PUT /recipes/{id}/items/{product_id}: add or change an item."""
 
-from cloudpatterns.http import api_handler
 from recipebook import recipes
+from recipebook.access import endpoint
 
-
-@api_handler
-def handler(request, context):
-    return recipes.put_item(request)
+handler = endpoint("putRecipeItem")(recipes.put_item)

@@ -1,9 +1,6 @@
 """PUT /products/{id}: replace a product (If-Match honoured)."""
 
-from cloudpatterns.http import api_handler
 from recipebook import products
+from recipebook.access import endpoint
 
-
-@api_handler
-def handler(request, context):
-    return products.replace(request)
+handler = endpoint("replaceProduct")(products.replace)

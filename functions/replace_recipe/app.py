@@ -1,9 +1,6 @@
 """PUT /recipes/{id}: replace a recipe and its items."""
 
-from cloudpatterns.http import api_handler
 from recipebook import recipes
+from recipebook.access import endpoint
 
-
-@api_handler
-def handler(request, context):
-    return recipes.replace(request)
+handler = endpoint("replaceRecipe")(recipes.replace)

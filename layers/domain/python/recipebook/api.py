@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
-from .models import Configuration, Health, ItemChange, Product, ProductIn, ProductPage, Recipe, RecipeIn, RecipePage
+from .models import (Configuration, Health, ShareOut, UploadIn, UploadOut, ValetTokenIn, ValetTokenOut, ItemChange, Product, ProductIn, ProductPage, Recipe, RecipeIn, RecipePage)
 
 PAGING = {"limit": ("integer", "page size, 1 to 100 (default 20)"), "cursor": ("string", "the `next` of the previous page")}
 
@@ -23,34 +23,56 @@ class Operation:
     errors: tuple[int, ...] = ()
     conditional: bool = False  # takes If-Match
     idempotent_post: bool = False  # takes Idempotency-Key
-    public: bool = False
+    scope: str | None = None  # the scope a principal needs; None: public
+
+    @property
+    def public(self) -> bool:
+        return self.scope is None
+
+    @property
+    def is_write(self) -> bool:
+        return self.method != "GET"
 
 
 OPERATIONS = [
-    Operation("GET", "/health", "health", "Liveness and version", 200, Health, public=True),
-    Operation("GET", "/openapi.json", "openapi", "This document", 200, public=True),
-    Operation("GET", "/config", "getConfig", "The configuration, secrets masked (scope admin)", 200, Configuration),
+    Operation("GET", "/health", "health", "Liveness and version", 200, Health),
+    Operation("GET", "/openapi.json", "openapi", "This document", 200),
+    Operation("GET", "/config", "getConfig", "The configuration, secrets masked (scope admin)", 200, Configuration,
+              scope="admin"),
+    Operation("POST", "/valet/tokens", "createValetToken", "Issue a valet token with narrower rights", 201,
+              ValetTokenOut, ValetTokenIn, errors=(400, 403), scope="valet:issue"),
+    Operation("DELETE", "/valet/tokens/{token_id}", "revokeValetToken", "Revoke a valet token at once", 204,
+              errors=(403, 404), scope="valet:issue"),
+    Operation("POST", "/recipes/{id}/share", "shareRecipe", "A presigned URL that reads this one recipe", 201,
+              ShareOut, errors=(400, 404), scope="valet:issue"),
+    Operation("POST", "/recipes/{id}/image-upload", "recipeImageUpload", "A presigned S3 PUT for the recipe's image",
+              201, UploadOut, UploadIn, errors=(400, 404), scope="recipes:write"),
     Operation("POST", "/products", "createProduct", "Create a product", 201, Product, ProductIn,
-              errors=(400, 409, 422), idempotent_post=True),
+              errors=(400, 409, 422), idempotent_post=True, scope="products:write"),
     Operation("GET", "/products", "listProducts", "List products", 200, ProductPage,
-              query={**PAGING, "name": ("string", "only products whose name contains this")}, errors=(400,)),
-    Operation("GET", "/products/{id}", "getProduct", "Get a product", 200, Product, errors=(400, 404)),
+              query={**PAGING, "name": ("string", "only products whose name contains this")}, errors=(400,), scope="products:read"),
+    Operation("GET", "/products/{id}", "getProduct", "Get a product", 200, Product, errors=(400, 404), scope="products:read"),
     Operation("PUT", "/products/{id}", "replaceProduct", "Replace a product", 200, Product, ProductIn,
-              errors=(400, 404, 409, 412), conditional=True),
+              errors=(400, 404, 409, 412), conditional=True, scope="products:write"),
     Operation("DELETE", "/products/{id}", "deleteProduct", "Delete a product no recipe uses", 204,
-              errors=(400, 404, 409, 412), conditional=True),
+              errors=(400, 404, 409, 412), conditional=True, scope="products:write"),
     Operation("POST", "/recipes", "createRecipe", "Create a recipe with its items", 201, Recipe, RecipeIn,
-              errors=(400, 422), idempotent_post=True),
+              errors=(400, 422), idempotent_post=True, scope="recipes:write"),
     Operation("GET", "/recipes", "listRecipes", "List recipes", 200, RecipePage,
               query={**PAGING, "title": ("string", "only recipes whose title contains this"),
-                     "product_id": ("integer", "only recipes that use this product")}, errors=(400,)),
-    Operation("GET", "/recipes/{id}", "getRecipe", "Get a recipe with its items", 200, Recipe, errors=(400, 404)),
+                     "product_id": ("integer", "only recipes that use this product")}, errors=(400,),
+              scope="recipes:read"),
+    Operation("GET", "/recipes/{id}", "getRecipe", "Get a recipe with its items", 200, Recipe, errors=(400, 404),
+              scope="recipes:read"),
     Operation("PUT", "/recipes/{id}", "replaceRecipe", "Replace a recipe and its items", 200, Recipe, RecipeIn,
-              errors=(400, 404, 412, 422), conditional=True),
+              errors=(400, 404, 412, 422), conditional=True, scope="recipes:write"),
     Operation("DELETE", "/recipes/{id}", "deleteRecipe", "Delete a recipe", 204, errors=(400, 404, 412),
-              conditional=True),
+              conditional=True, scope="recipes:write"),
     Operation("PUT", "/recipes/{id}/items/{product_id}", "putRecipeItem", "Add or change an item", 200, Recipe,
-              ItemChange, errors=(400, 404, 412, 422), conditional=True),
+              ItemChange, errors=(400, 404, 412, 422), conditional=True, scope="recipes:write"),
     Operation("DELETE", "/recipes/{id}/items/{product_id}", "deleteRecipeItem", "Remove an item", 204,
-              errors=(400, 404, 412), conditional=True),
+              errors=(400, 404, 412), conditional=True, scope="recipes:write"),
 ]
+
+BY_ID = {operation.operation_id: operation for operation in OPERATIONS}
+SCOPES = ("recipes:read", "recipes:write", "products:read", "products:write", "valet:issue", "admin")

@@ -3,7 +3,7 @@
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -75,6 +75,7 @@ class Recipe(BaseModel):
     instructions: str
     servings: int | None
     items: list[Item]
+    image_url: str | None = None
     version: int
     created_at: datetime
     updated_at: datetime
@@ -115,3 +116,35 @@ class ConfigEntry(BaseModel):
 
 class Configuration(BaseModel):
     parameters: dict[str, ConfigEntry]
+
+
+Scope = Literal["recipes:read", "recipes:write", "products:read", "products:write", "valet:issue", "admin"]
+
+
+class ValetTokenIn(Strict):
+    scopes: Annotated[list[Scope], Field(min_length=1, max_length=6)]
+    resource: Annotated[str, StringConstraints(pattern=r"^(recipes|products)/[1-9][0-9]{0,18}$")] | None = None
+    ttl_seconds: Annotated[int, Field(gt=0, le=86_400)] | None = None
+    max_uses: Annotated[int, Field(gt=0, le=1_000_000)] | None = None
+
+
+class ValetTokenOut(BaseModel):
+    token: str
+    id: str
+    expires_at: datetime
+
+
+class ShareOut(BaseModel):
+    url: str
+    expires_at: datetime
+
+
+class UploadIn(Strict):
+    content_type: Literal["image/jpeg", "image/png", "image/webp"]
+    size: Annotated[int, Field(gt=0, le=5 * 1024 * 1024)]
+
+
+class UploadOut(BaseModel):
+    url: str
+    headers: dict[str, str]
+    expires_at: datetime

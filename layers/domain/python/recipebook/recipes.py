@@ -8,12 +8,12 @@ from cloudpatterns.http import Request, Response, etag
 from cloudpatterns.idempotency import idempotent
 from cloudpatterns.validation import parse
 
-from . import caching
+from . import caching, valet
 from .models import ItemChange, ItemIn, RecipeIn
 from .settings import idempotency_ttl_seconds
 from .sql import escape_like, missing_or_changed, write
 
-COLUMNS = "id, title, instructions, servings, version, created_at, updated_at"
+COLUMNS = "id, title, instructions, servings, image_key, version, created_at, updated_at"
 
 
 def create(request: Request) -> Response:
@@ -37,8 +37,10 @@ def create(request: Request) -> Response:
 
 def get(request: Request) -> Response:
     recipe_id = request.path_int("id")
-    return caching.cached(caching.recipe_key(recipe_id),
-                          lambda: database.run(lambda cursor: _load(cursor, recipe_id), context=request.context))
+    response = caching.cached(caching.recipe_key(recipe_id),
+                              lambda: database.run(lambda cursor: _load(cursor, recipe_id), context=request.context))
+    _present(response.body)  # on a copy of what the cache holds: the URL expires, so it is never cached
+    return response
 
 
 def list_page(request: Request) -> Response:
@@ -59,6 +61,8 @@ def list_page(request: Request) -> Response:
                        (*values, limit + 1))
         rows, next_cursor = pagination.page(cursor.fetchall(), limit, lambda row: {"after": row["id"]})
         _attach_items(cursor, rows)
+        for row in rows:
+            row.pop("image_key")
         return {"items": rows, "next": next_cursor}
 
     key = caching.list_key(caching.RECIPES_LIST, {"limit": limit, "after": after, "title": title, "product": product_id})
@@ -137,7 +141,14 @@ def delete_item(request: Request) -> Response:
 # -- internals ---------------------------------------------------------------------------------
 
 def _with_etag(status: int, row: dict, headers: dict | None = None) -> Response:
-    return Response(status, row, {"ETag": etag(row["version"]), **(headers or {})})
+    return Response(status, _present(row), {"ETag": etag(row["version"]), **(headers or {})})
+
+
+def _present(row: dict) -> dict:
+    """The image's S3 key becomes a presigned GET URL, made per request."""
+    image_key = row.pop("image_key", None)
+    row["image_url"] = valet.image_url(image_key) if image_key else None
+    return row
 
 
 def _bump_version(cursor, recipe_id: int, expected: int | None) -> None:

@@ -6,10 +6,11 @@ class AppError(Exception):
     status = 500
     code = "internal_error"
 
-    def __init__(self, message: str, *, details: object = None):
+    def __init__(self, message: str, *, details: object = None, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.message = message
         self.details = details
+        self.headers = headers or {}  # e.g. Retry-After on a 429
 
 
 class BadRequest(AppError):

@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable
 
-from .errors import AppError, BadRequest, Forbidden
+from .errors import AppError, BadRequest, Forbidden, PayloadTooLarge, UnsupportedMediaType
 
 log = logging.getLogger(__name__)
 
 JSON_HEADERS = {"Content-Type": "application/json"}
+WRITE_METHODS = {"POST", "PUT", "PATCH"}
+MAX_BODY_BYTES = 256 * 1024
 
 
 def _default(value):
@@ -58,6 +60,7 @@ class Request:
         self.headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
         context = event.get("requestContext") or {}
         self.request_id = context.get("requestId")
+        self.source_ip = (context.get("identity") or {}).get("sourceIp") or "unknown"
         self.authorizer = context.get("authorizer") or {}
 
     @property
@@ -104,10 +107,26 @@ class Request:
     def json(self) -> Any:
         if not self.raw_body.strip():
             raise BadRequest("the request needs a JSON body")
+        return self._parsed_body
+
+    @functools.cached_property
+    def _parsed_body(self) -> Any:
         try:
             return json.loads(self.raw_body)
         except (UnicodeDecodeError, ValueError) as error:
             raise BadRequest(f"the body is not valid JSON: {error}") from None
+
+    def check_body(self) -> None:
+        """The edge checks every write passes before its handler runs: a bounded size, a JSON
+        content type, and JSON that parses."""
+        if self.method not in WRITE_METHODS or not self.raw_body:
+            return
+        if len(self.raw_body) > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"the body is over {MAX_BODY_BYTES} bytes", details={"limit": MAX_BODY_BYTES})
+        media_type = (self.header("Content-Type") or "").split(";")[0].strip().lower()
+        if media_type != "application/json" and not media_type.endswith("+json"):
+            raise UnsupportedMediaType("send the body as application/json", details={"content_type": media_type or None})
+        self._parsed_body
 
     def if_match(self) -> int | None:
         """The version an If-Match header names, None when absent; `*` is None too (any version)."""
@@ -137,7 +156,7 @@ def _positive_int(raw, what: str) -> int:
 def error_response(error: AppError, request_id: str | None) -> dict:
     body = {"error": {"code": error.code, "message": error.message, "details": error.details},
             "requestId": request_id}
-    return Response(error.status, body).to_proxy()
+    return Response(error.status, body, dict(error.headers)).to_proxy()
 
 
 def api_handler(fn: Callable[[Request, Any], Response | dict]) -> Callable[[dict, Any], dict]:
@@ -149,6 +168,7 @@ def api_handler(fn: Callable[[Request, Any], Response | dict]) -> Callable[[dict
     def wrapper(event: dict, context: Any) -> dict:
         request = Request(event, context)
         try:
+            request.check_body()
             result = fn(request, context)
         except AppError as error:
             return error_response(error, request.request_id)

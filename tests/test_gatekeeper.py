@@ -1,0 +1,262 @@
+"""The gatekeeper and the valet keys, through the local gateway: who may do what, for how long."""
+
+import json
+import re
+import time
+import urllib.parse
+import urllib.request
+
+import boto3
+import jwt
+import psycopg2
+import pytest
+
+from cloudpatterns import tokens
+from infra.api_keys import create_api_key
+from recipebook.api import OPERATIONS
+from test_api_products import make_product, unique
+
+
+def new_key(api, *scopes: str) -> str:
+    connection = psycopg2.connect(api.database_url)
+    try:
+        return create_api_key(connection, "test", list(scopes))
+    finally:
+        connection.close()
+
+
+def revoke_key(api, key: str) -> None:
+    with psycopg2.connect(api.database_url) as connection, connection.cursor() as cursor:
+        cursor.execute("UPDATE api_keys SET revoked_at = now() WHERE key_prefix = %s", (key[:10],))
+
+
+def signing_key(api) -> str:
+    return api.ssm.get_parameter(Name="/recipes/local/secrets/token-signing-key", WithDecryption=True)["Parameter"]["Value"]
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}", "x-api-key": ""}
+
+
+def issue(api, key: str | None = None, **body) -> dict:
+    headers = {"x-api-key": key} if key else {}
+    response = api.post("/valet/tokens", json_body=body, headers=headers)
+    assert response.status == 201, response.body
+    return response.json()
+
+
+@pytest.fixture(scope="module")
+def recipe(api):
+    return api.post("/recipes", json_body={"title": unique("Guarded")}).json()
+
+
+def test_public_routes_need_no_credential(api):
+    for path in ("/health", "/openapi.json"):
+        assert api.get(path, headers={"x-api-key": ""}).status == 200
+
+
+def test_no_malformed_or_revoked_key_is_401(api):
+    assert api.get("/products", headers={"x-api-key": ""}).status == 401
+    assert api.get("/products", headers={"x-api-key": "rk_not-a-key"}).status == 401
+    key = new_key(api, "products:read")
+    assert api.get("/products", headers={"x-api-key": key}).status == 200
+    revoke_key(api, key)
+    assert api.get("/products", headers={"x-api-key": key}).status == 401
+
+
+def test_scopes_decide_which_routes_a_key_reaches(api):
+    key = new_key(api, "products:read")
+    assert api.get("/products", headers={"x-api-key": key}).status == 200
+    assert api.post("/products", json_body={"name": unique(), "unit": "g"}, headers={"x-api-key": key}).status == 403
+    assert api.get("/recipes", headers={"x-api-key": key}).status == 403
+    assert api.get("/config", headers={"x-api-key": key}).status == 403
+
+
+def test_a_token_narrows_its_issuer_and_is_pinned_to_one_resource(api, recipe):
+    other = api.post("/recipes", json_body={"title": unique("Other")}).json()
+    valet = issue(api, scopes=["recipes:read"], resource=f"recipes/{recipe['id']}")
+    assert valet["expires_at"]
+    auth = bearer(valet["token"])
+    assert api.get(f"/recipes/{recipe['id']}", headers=auth).status == 200
+    assert api.get(f"/recipes/{other['id']}", headers=auth).status == 403
+    assert api.get("/recipes", headers=auth).status == 403
+    assert api.put(f"/recipes/{recipe['id']}", json_body={"title": "x"}, headers=auth).status == 403
+
+
+def test_a_token_cannot_widen_rights(api):
+    key = new_key(api, "recipes:read", "valet:issue")
+    refused = api.post("/valet/tokens", json_body={"scopes": ["recipes:write"]}, headers={"x-api-key": key})
+    assert refused.status == 403 and refused.json()["error"]["details"] == {"scopes_not_held": ["recipes:write"]}
+    narrow = issue(api, key, scopes=["recipes:read"])
+    assert api.get("/recipes", headers=bearer(narrow["token"])).status == 200
+
+
+def test_lifetime_is_capped_by_configuration(api):
+    valet = issue(api, scopes=["recipes:read"], ttl_seconds=86_400)
+    claims = jwt.decode(valet["token"], options={"verify_signature": False})
+    assert claims["exp"] - claims["iat"] == 300  # valet/max-ttl-seconds
+
+
+def test_revocation_is_immediate_and_only_for_the_issuer(api):
+    valet = issue(api, scopes=["recipes:read"])
+    other_issuer = new_key(api, "valet:issue")
+    assert api.delete(f"/valet/tokens/{valet['id']}", headers={"x-api-key": other_issuer}).status == 403
+    assert api.get("/recipes", headers=bearer(valet["token"])).status == 200
+    assert api.delete(f"/valet/tokens/{valet['id']}").status == 204
+    assert api.get("/recipes", headers=bearer(valet["token"])).status == 403
+    assert api.delete("/valet/tokens/0123456789abcdef").status == 404
+
+
+def test_single_use_is_enforced_atomically(api):
+    valet = issue(api, scopes=["recipes:read"], max_uses=1)
+    assert api.get("/recipes", headers=bearer(valet["token"])).status == 200
+    assert api.get("/recipes", headers=bearer(valet["token"])).status == 403
+
+
+def test_a_token_dies_with_the_key_that_issued_it(api):
+    key = new_key(api, "recipes:read", "valet:issue")
+    valet = issue(api, key, scopes=["recipes:read"])
+    revoke_key(api, key)
+    assert api.get("/recipes", headers=bearer(valet["token"])).status == 403
+
+
+def test_expired_and_not_yet_valid_tokens_are_401(api):
+    key = signing_key(api)
+    stale, _ = tokens.issue(key, "local", "key:x", ["recipes:read"], ttl_seconds=60, now=time.time() - 120)
+    future, _ = tokens.issue(key, "local", "key:x", ["recipes:read"], ttl_seconds=60, now=time.time() + 120)
+    assert api.get("/recipes", headers=bearer(stale)).status == 401
+    assert api.get("/recipes", headers=bearer(future)).status == 401
+
+
+@pytest.mark.parametrize("forge", ["wrong signature", "alg none", "HS512", "wrong audience", "other stage",
+                                   "no jti", "garbage"])
+def test_forged_tokens_are_401(api, forge):
+    key = signing_key(api)
+    now = int(time.time())
+    claims = {"iss": "recipes-local", "aud": "recipes-api", "sub": "key:x", "jti": "a1", "iat": now, "nbf": now,
+              "exp": now + 60, "scp": ["recipes:read"]}
+    token = {
+        "wrong signature": lambda: jwt.encode(claims, "another key", algorithm="HS256"),
+        "alg none": lambda: jwt.encode(claims, None, algorithm="none"),
+        "HS512": lambda: jwt.encode(claims, key, algorithm="HS512"),
+        "wrong audience": lambda: jwt.encode({**claims, "aud": "elsewhere"}, key, algorithm="HS256"),
+        "other stage": lambda: jwt.encode({**claims, "iss": "recipes-prod"}, key, algorithm="HS256"),
+        "no jti": lambda: jwt.encode({k: v for k, v in claims.items() if k != "jti"}, key, algorithm="HS256"),
+        "garbage": lambda: "not.a.token",
+    }[forge]()
+    assert api.get("/recipes", headers=bearer(token)).status == 401
+
+
+def test_a_share_url_reads_that_one_recipe_and_nothing_else(api, recipe):
+    shared = api.post(f"/recipes/{recipe['id']}/share")
+    assert shared.status == 201
+    url = urllib.parse.urlsplit(shared.json()["url"])
+    target = f"{url.path}?{url.query}"
+    anonymous = {"x-api-key": ""}
+    assert api.get(target, headers=anonymous).json()["id"] == recipe["id"]
+    query = dict(urllib.parse.parse_qsl(url.query))
+    tampered = [
+        f"/recipes/{recipe['id'] + 1}?{url.query}",
+        f"{url.path}?expires={int(query['expires']) + 60}&signature={query['signature']}",
+        f"{url.path}?{url.query}&extra=1",
+        f"{url.path}?expires={query['expires']}&signature={'0' * 64}",
+        f"{url.path}/items/1?{url.query}",
+    ]
+    for changed in tampered:
+        assert api.request("GET" if "items" not in changed else "DELETE", changed, headers=anonymous).status == 403
+    assert api.put(target, json_body={"title": "x"}, headers=anonymous).status == 403
+    expired, _ = tokens.presign(signing_key(api), "GET", url.path, ttl_seconds=60, now=time.time() - 120)
+    assert api.get(f"{url.path}?{expired}", headers=anonymous).status == 403
+
+
+def test_an_image_is_uploaded_straight_to_s3_and_served_presigned(api, recipe):
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(200))
+    grant = api.post(f"/recipes/{recipe['id']}/image-upload", json_body={"content_type": "image/png", "size": len(png)})
+    assert grant.status == 201
+    body = grant.json()
+    upload = urllib.request.Request(body["url"], data=png, method="PUT", headers=body["headers"])
+    with urllib.request.urlopen(upload, timeout=10) as answer:
+        assert answer.status == 200
+    image_url = api.get(f"/recipes/{recipe['id']}").json()["image_url"]
+    with urllib.request.urlopen(image_url, timeout=10) as answer:
+        assert answer.read() == png
+    # S3 (and LocalStack with S3_SKIP_SIGNATURE_VALIDATION=0) refuses an upload whose signed
+    # headers differ; moto does not check signatures, so the test checks what was signed.
+    signed = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(body["url"]).query))["X-Amz-SignedHeaders"]
+    assert {"content-type", "content-length"} <= set(signed.split(";"))
+    assert body["headers"] == {"Content-Type": "image/png", "Content-Length": str(len(png))}
+    for bad in ({"content_type": "text/html", "size": 10}, {"content_type": "image/png", "size": 6 * 1024 * 1024}):
+        assert api.post(f"/recipes/{recipe['id']}/image-upload", json_body=bad).status == 400
+
+
+def test_writes_are_checked_at_the_edge(api):
+    assert api.post("/products", body="name=x", headers={"Content-Type": "text/plain"}).status == 415
+    assert api.post("/products", body="{oops", headers={"Content-Type": "application/json"}).status == 400
+    big = json.dumps({"name": "x", "unit": "g", "description": "d" * 300_000})
+    assert api.post("/products", body=big, headers={"Content-Type": "application/json"}).status == 413
+
+
+def test_handlers_check_again_so_a_cached_authorizer_answer_cannot_outlive_a_token(api, recipe):
+    def call(authorizer):
+        event = {"httpMethod": "GET", "path": f"/recipes/{recipe['id']}", "pathParameters": {"id": str(recipe["id"])},
+                 "headers": {}, "requestContext": {"requestId": "r", "authorizer": authorizer}}
+        return api.runtime.invoke("GetRecipeFunction", event).payload["statusCode"]
+
+    valet = issue(api, scopes=["recipes:read"])
+    live = {"principalId": f"token:{valet['id']}", "scopes": "recipes:read", "tokenId": valet["id"],
+            "expiresAt": int(time.time()) + 60}
+    assert call(live) == 200
+    assert call({**live, "expiresAt": int(time.time()) - 1}) == 403  # expired since it was authorized
+    assert call({**live, "scopes": "products:read"}) == 403
+    assert call({**live, "resource": "recipes/999999"}) == 403
+    api.delete(f"/valet/tokens/{valet['id']}")
+    assert call(live) == 403  # revoked since it was authorized
+
+
+# -- every protected route against every bad credential ---------------------------------------
+
+def concrete(path: str, recipe_id: int) -> str:
+    return re.sub(r"{[^}]+}", lambda m: "0123456789abcdef" if m.group(0) == "{token_id}" else str(recipe_id), path)
+
+
+BAD_CREDENTIALS = ["none", "malformed", "expired", "wrong signature", "alg none", "wrong audience", "missing scope",
+                   "another resource", "revoked", "single use replayed", "tampered share URL"]
+
+
+def test_matrix_of_bad_credentials_is_never_2xx_or_5xx(api, recipe):
+    key = signing_key(api)
+    now = time.time()
+    revoked = issue(api, scopes=["admin"])
+    api.delete(f"/valet/tokens/{revoked['id']}")
+    shared = urllib.parse.urlsplit(api.post(f"/recipes/{recipe['id']}/share").json()["url"])
+    query = dict(urllib.parse.parse_qsl(shared.query))
+    failures = []
+    for operation in [op for op in OPERATIONS if not op.public]:
+        path = concrete(operation.path, recipe["id"])
+        other_scope = "products:read" if operation.scope.startswith("recipes") else "recipes:read"
+        replay = issue(api, scopes=[operation.scope], max_uses=1)
+        api.request(operation.method, path, headers=bearer(replay["token"]), json_body={} if operation.body else None)
+        credentials = {
+            "none": {"x-api-key": ""},
+            "malformed": {"x-api-key": "rk_bogus"},
+            "expired": bearer(tokens.issue(key, "local", "key:x", ["admin"], 60, now=now - 120)[0]),
+            "wrong signature": bearer(tokens.issue("nope", "local", "key:x", ["admin"], 60)[0]),
+            "alg none": bearer(jwt.encode({"sub": "x", "scp": ["admin"]}, None, algorithm="none")),
+            "wrong audience": bearer(jwt.encode({"iss": "recipes-local", "aud": "x", "sub": "key:x", "jti": "j",
+                                                 "iat": int(now), "nbf": int(now), "exp": int(now) + 60,
+                                                 "scp": ["admin"]}, key, algorithm="HS256")),
+            "missing scope": bearer(issue(api, scopes=[other_scope])["token"]),
+            "another resource": bearer(issue(api, scopes=[operation.scope], resource="recipes/999999")["token"]),
+            "revoked": bearer(revoked["token"]),
+            "single use replayed": bearer(replay["token"]),
+        }
+        for name in BAD_CREDENTIALS[:-1]:
+            answer = api.request(operation.method, path, headers=credentials[name],
+                                 json_body={} if operation.body else None)
+            if answer.status not in (401, 403):
+                failures.append(f"{operation.method} {path} with {name}: {answer.status}")
+        tampered = f"{path}?expires={int(query['expires']) + 1}&signature={query['signature']}"
+        answer = api.request(operation.method, tampered, headers={"x-api-key": ""})
+        if answer.status not in (401, 403):
+            failures.append(f"{operation.method} {path} with tampered share URL: {answer.status}")
+    assert failures == []

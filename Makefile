@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(PY) bench/gateway.py
 	$(PY) bench/api.py
 	$(PY) bench/patterns.py
+	$(PY) bench/auth.py
 	$(PY) bench/startup.py
 
 $(PY):

@@ -21,7 +21,10 @@ def main() -> int:
 
     def rename(name: str):
         event = {"httpMethod": "PUT", "path": f"/products/{product['id']}", "pathParameters": {"id": str(product["id"])},
-                 "headers": {"Content-Type": "application/json"}, "requestContext": {"requestId": "demo-retry"},
+                 "headers": {"Content-Type": "application/json"},
+                 # What the gatekeeper would have put there: invoked directly, we say it ourselves.
+                 "requestContext": {"requestId": "demo-retry",
+                                    "authorizer": {"principalId": "demo", "scopes": "products:write"}},
                  "body": json.dumps({"name": name, "unit": "g"})}
         answer = lambda_api.invoke(FunctionName=FUNCTION, Payload=json.dumps(event).encode(), LogType="Tail")
         return json.loads(answer["Payload"].read()), base64.b64decode(answer["LogResult"]).decode()

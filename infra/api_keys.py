@@ -24,3 +24,25 @@ def key_is_active(connection, key: str) -> bool:
     with connection, connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM api_keys WHERE key_hash = %s AND revoked_at IS NULL", (hash_key(key),))
         return cursor.fetchone() is not None
+
+
+# The scopes a key can hold; the same list as the API's operation table
+# (layers/domain/python/recipebook/api.py), which a test keeps in step.
+SCOPES = ("recipes:read", "recipes:write", "products:read", "products:write", "valet:issue", "admin")
+
+
+def list_keys(connection) -> list[dict]:
+    with connection, connection.cursor() as cursor:
+        cursor.execute("""SELECT id, name, key_prefix, scopes, created_at, revoked_at
+                          FROM api_keys ORDER BY created_at""")
+        columns = [c.name for c in cursor.description]
+        return [dict(zip(columns, row)) for row in cursor.fetchall()]
+
+
+def revoke(connection, key_id: str) -> bool:
+    """Revoke a key by its id (or its printed prefix); False when no active key matches."""
+    with connection, connection.cursor() as cursor:
+        cursor.execute("""UPDATE api_keys SET revoked_at = now()
+                          WHERE (id::text = %s OR key_prefix = %s) AND revoked_at IS NULL RETURNING id""",
+                       (key_id, key_id))
+        return cursor.fetchone() is not None

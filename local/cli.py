@@ -11,6 +11,7 @@ from pathlib import Path
 
 import psycopg2
 
+from infra import api_keys
 from infra.errors import InfraError
 from infra.migrate import migrate
 from infra.seed import seed
@@ -182,6 +183,40 @@ def cmd_seed(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- keys --------------------------------------------------------------------------------------
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    settings = Settings.from_environ()
+    services = running_services(settings) or assumed_services(settings)
+    try:
+        connection = psycopg2.connect(services.database_url, connect_timeout=5)
+    except psycopg2.OperationalError as error:
+        raise LocalError(f"cannot reach Postgres at {redact(services.database_url)} (is `make up` running?): "
+                         f"{str(error).strip().splitlines()[0]}") from None
+    try:
+        if args.action == "create":
+            key = api_keys.create_api_key(connection, args.name, sorted(set(args.scopes)))
+            say(key)
+            print(f"(shown once; scopes: {' '.join(sorted(set(args.scopes)))})", file=sys.stderr)
+        elif args.action == "list":
+            for row in api_keys.list_keys(connection):
+                state = f"revoked {row['revoked_at']:%Y-%m-%d %H:%M}" if row["revoked_at"] else "active"
+                say(f"{row['id']}  {row['key_prefix']}…  {row['name']:<16} {' '.join(row['scopes']):<40} {state}")
+        elif not api_keys.revoke(connection, args.key_id):
+            raise LocalError(f"no active key with id or prefix {args.key_id!r}")
+        else:
+            say(f"revoked {args.key_id}")
+    finally:
+        connection.close()
+    return 0
+
+
+def scope(text: str) -> str:
+    if text not in api_keys.SCOPES:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a scope; the scopes are {', '.join(api_keys.SCOPES)}")
+    return text
+
+
 # -- parsing ---------------------------------------------------------------------------------
 
 def parameter_override(text: str) -> tuple[str, str]:
@@ -250,13 +285,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("list", help="the functions, their routes and event sources")
 
+    keys = commands.add_parser("keys", help="create, list and revoke API keys")
+    key_actions = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = key_actions.add_parser("create", help="make a key and print it (once)")
+    create.add_argument("--scopes", nargs="+", type=scope, required=True, metavar="SCOPE")
+    create.add_argument("--name", default="cli")
+    key_actions.add_parser("list", help="every key: id, prefix, name, scopes, state")
+    revoke = key_actions.add_parser("revoke", help="revoke a key at once")
+    revoke.add_argument("key_id", help="the key's id or its prefix as `keys list` shows it")
+
     seeding = commands.add_parser("seed", help="load a realistic data set (80 products, 200 recipes by default)")
     seeding.add_argument("--recipes", type=int, default=200)
     return parser
 
 
 COMMANDS = {"up": cmd_up, "invoke": cmd_invoke, "generate-event": cmd_generate_event, "list": cmd_list,
-            "seed": cmd_seed}
+            "seed": cmd_seed, "keys": cmd_keys}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,7 @@ from cloudpatterns.http import Request, Response, api_handler, parse_etag
 from cloudpatterns.pagination import decode_cursor, encode_cursor, page
 
 EVENT = {"httpMethod": "POST", "path": "/x", "requestContext": {"requestId": "req-1"},
-         "headers": {"If-Match": '"3"'}, "pathParameters": {"id": "12"}, "queryStringParameters": {"limit": "5"},
+         "headers": {"If-Match": '"3"', "Content-Type": "application/json"}, "pathParameters": {"id": "12"}, "queryStringParameters": {"limit": "5"},
          "body": '{"a": 1}', "isBase64Encoded": False}
 
 

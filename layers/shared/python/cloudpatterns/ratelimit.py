@@ -10,9 +10,13 @@ logged; a request is never failed because the limiter is down.
 import logging
 import math
 import os
+import threading
 import time
 from dataclasses import dataclass
 
+# Imported here, whole, before any thread can race limits' lazy import of it (limits reads
+# redis.__version__ and refuses a half-initialised module).
+import redis  # noqa: F401
 from limits import RateLimitItemPerMinute
 from limits.storage import MemoryStorage, RedisStorage
 from limits.strategies import MovingWindowRateLimiter
@@ -40,24 +44,26 @@ class RateLimiter:
         self._url = url
         self._timeout = timeout_s
         self._redis = None
+        self._lock = threading.Lock()
         self._memory = MovingWindowRateLimiter(MemoryStorage())
 
     @property
     def redis(self) -> MovingWindowRateLimiter:
-        if self._redis is None:
-            url = self._url or os.environ.get("REDIS_URL")
-            if not url:
-                raise ConnectionError("REDIS_URL is not set for this function")
-            storage = RedisStorage(url, socket_timeout=self._timeout, socket_connect_timeout=self._timeout)
-            self._redis = MovingWindowRateLimiter(storage)
-        return self._redis
+        with self._lock:
+            if self._redis is None:
+                url = self._url or os.environ.get("REDIS_URL")
+                if not url:
+                    raise ConnectionError("REDIS_URL is not set for this function")
+                storage = RedisStorage(url, socket_timeout=self._timeout, socket_connect_timeout=self._timeout)
+                self._redis = MovingWindowRateLimiter(storage)
+            return self._redis
 
     def hit(self, key: str, per_minute: int) -> Decision:
         item = RateLimitItemPerMinute(max(1, per_minute))
         try:
             return self._decide(self.redis, item, key)
         except Exception as error:  # the storage's own errors differ by backend; all mean "down"
-            log.warning("rate limiter: Redis unavailable (%s); counting in this instance", type(error).__name__)
+            log.warning("rate limiter: Redis unavailable (%s: %s); counting in this instance", type(error).__name__, error)
             return self._decide(self._memory, item, key)
 
     @staticmethod

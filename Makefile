@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(PY) bench/api.py
 	$(PY) bench/patterns.py
 	$(PY) bench/auth.py
+	$(PY) bench/events.py
 	$(PY) bench/startup.py
 
 $(PY):

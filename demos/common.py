@@ -17,7 +17,7 @@ class Demo:
     def __init__(self, title: str):
         self.title = title
         self.failures: list[str] = []
-        state = Path(os.environ.get("LOCAL_STATE_DIR") or ROOT / ".local")
+        self.state = state = Path(os.environ.get("LOCAL_STATE_DIR") or ROOT / ".local")
         try:
             self.services = json.loads((state / "run" / "services.json").read_text())
         except FileNotFoundError:

@@ -16,7 +16,7 @@ from infra.errors import InfraError
 from infra.migrate import migrate
 from infra.seed import seed
 
-from . import events
+from . import event_tools, events
 from .apigw_event import proxy_event
 from .errors import LocalError
 from .http_server import HttpRequest
@@ -211,6 +211,25 @@ def cmd_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- events and dead letters ---------------------------------------------------------------
+
+def cmd_events(args: argparse.Namespace) -> int:
+    settings = Settings.from_environ()
+    event_tools.tail(running_services(settings) or assumed_services(settings), say, args.count, args.from_start)
+    return 0
+
+
+def cmd_dlq(args: argparse.Namespace) -> int:
+    settings = Settings.from_environ()
+    services = running_services(settings) or assumed_services(settings)
+    _, model = load_app(settings, services)
+    if args.action == "list":
+        event_tools.list_dead_letters(model, services, say)
+    else:
+        event_tools.redrive(model, services, args.queue, say)
+    return 0
+
+
 def scope(text: str) -> str:
     if text not in api_keys.SCOPES:
         raise argparse.ArgumentTypeError(f"{text!r} is not a scope; the scopes are {', '.join(api_keys.SCOPES)}")
@@ -294,13 +313,24 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = key_actions.add_parser("revoke", help="revoke a key at once")
     revoke.add_argument("key_id", help="the key's id or its prefix as `keys list` shows it")
 
+    events_cmd = commands.add_parser("events", help="watch events flow to their consumers")
+    tail = events_cmd.add_subparsers(dest="action", required=True, metavar="ACTION").add_parser(
+        "tail", help="each delivery: type, event id, consumer, path, outcome")
+    tail.add_argument("--count", type=int, help="stop after this many lines")
+    tail.add_argument("--from-start", action="store_true", help="show the log kept so far first")
+    dlq = commands.add_parser("dlq", help="dead letters: list them, or move them back")
+    dlq_actions = dlq.add_subparsers(dest="action", required=True, metavar="ACTION")
+    dlq_actions.add_parser("list", help="every dead-letter queue, its count and first messages")
+    redrive_cmd = dlq_actions.add_parser("redrive", help="move a DLQ's messages back to their queue")
+    redrive_cmd.add_argument("queue", help="the dead-letter queue's name")
+
     seeding = commands.add_parser("seed", help="load a realistic data set (80 products, 200 recipes by default)")
     seeding.add_argument("--recipes", type=int, default=200)
     return parser
 
 
 COMMANDS = {"up": cmd_up, "invoke": cmd_invoke, "generate-event": cmd_generate_event, "list": cmd_list,
-            "seed": cmd_seed, "keys": cmd_keys}
+            "seed": cmd_seed, "keys": cmd_keys, "events": cmd_events, "dlq": cmd_dlq}
 
 
 def main(argv: list[str] | None = None) -> int:

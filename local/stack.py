@@ -18,6 +18,7 @@ from infra.template import load_template
 
 from . import settings as names
 from .errors import LocalError
+from .event_sources import EventSources
 from .gateway import Gateway
 from .http_server import HttpServer
 from .invoke_api import LambdaInvokeApi
@@ -51,6 +52,7 @@ class Stack:
         self.run_dir = settings.state_dir / "run"
         self._processes: list[tuple[object, ManagedProcess]] = []
         self._runtime: Runtime | None = None
+        self._event_sources: EventSources | None = None
         self._servers: list[HttpServer] = []
         self._lock = None
 
@@ -97,6 +99,9 @@ class Stack:
                 server.start()
                 self._servers.append(server)
             services.gateway_url, services.lambda_url = gateway.url, lambda_api.url
+            self._event_sources = EventSources(model, self._runtime, urls["aws"], urls["redis"], s.region,
+                                               deployment.account_id)
+            self._event_sources.start()
             record_services(s, services)
         except BaseException:
             self.stop()
@@ -106,6 +111,9 @@ class Stack:
 
     def stop(self) -> None:
         forget_services(self.settings)
+        if self._event_sources is not None:
+            self._event_sources.stop()
+            self._event_sources = None
         for server in self._servers:
             server.stop()
         self._servers = []

@@ -7,7 +7,7 @@ import pytest
 from infra.errors import MigrationError
 from infra.migrate import MIGRATIONS_DIR, discover, migrate
 
-EXPECTED_TABLES = {"products", "recipes", "recipe_items", "outbox", "idempotency_keys",
+EXPECTED_TABLES = {"products", "recipes", "recipe_items", "outbox", "idempotency_keys", "audit_log",
                    "processed_events", "api_keys", "schema_migrations"}
 
 

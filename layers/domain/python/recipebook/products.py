@@ -28,7 +28,7 @@ def _duplicate(name: str) -> Conflict:
 def create(request: Request) -> Response:
     product = parse(ProductIn, request.json())
 
-    def work(cursor) -> Response:
+    def work(cursor, emit) -> Response:
         def insert() -> Response:
             try:
                 cursor.execute(f"INSERT INTO products (name, description, unit) VALUES (%s, %s, %s) RETURNING {COLUMNS}",
@@ -36,6 +36,7 @@ def create(request: Request) -> Response:
             except psycopg2.errors.UniqueViolation:
                 raise _duplicate(product.name) from None
             row = cursor.fetchone()
+            emit("product.created", row["id"], row, row["version"])
             return _with_etag(201, row, {"Location": f"/products/{row['id']}"})
 
         return idempotent(request, cursor, idempotency_ttl_seconds(), insert)
@@ -83,7 +84,7 @@ def replace(request: Request) -> Response:
     expected = request.if_match()
     product = parse(ProductIn, request.json())
 
-    def work(cursor) -> tuple[dict, list[int]]:
+    def work(cursor, emit) -> tuple[dict, list[int]]:
         try:
             cursor.execute(
                 f"""UPDATE products SET name = %s, description = %s, unit = %s, version = version + 1, updated_at = now()
@@ -95,7 +96,10 @@ def replace(request: Request) -> Response:
         if row is None:
             missing_or_changed(cursor, "products", product_id)
         cursor.execute("SELECT DISTINCT recipe_id FROM recipe_items WHERE product_id = %s", (product_id,))
-        return row, [r["recipe_id"] for r in cursor.fetchall()]
+        recipes = [r["recipe_id"] for r in cursor.fetchall()]
+        # The recipes show the product's name: consumers drop those too.
+        emit("product.updated", product_id, {**row, "recipe_ids": recipes}, row["version"])
+        return row, recipes
 
     row, recipes = write(request, work)
     caching.forget_product(product_id, recipes)
@@ -106,7 +110,7 @@ def delete(request: Request) -> Response:
     product_id = request.path_int("id")
     expected = request.if_match()
 
-    def work(cursor) -> None:
+    def work(cursor, emit) -> None:
         # Locking the row keeps recipes from starting to use it until this transaction ends.
         cursor.execute("SELECT version FROM products WHERE id = %s FOR UPDATE", (product_id,))
         row = cursor.fetchone()
@@ -120,6 +124,7 @@ def delete(request: Request) -> Response:
         if users:
             raise Conflict(f"product {product_id} is used by {len(users)} recipe(s)", details={"recipes": users})
         cursor.execute("DELETE FROM products WHERE id = %s", (product_id,))
+        emit("product.deleted", product_id, {"id": product_id}, row["version"])
 
     write(request, work)
     caching.forget_product(product_id)

@@ -19,13 +19,15 @@ COLUMNS = "id, title, instructions, servings, image_key, version, created_at, up
 def create(request: Request) -> Response:
     recipe = parse(RecipeIn, request.json())
 
-    def work(cursor) -> Response:
+    def work(cursor, emit) -> Response:
         def insert() -> Response:
             cursor.execute("INSERT INTO recipes (title, instructions, servings) VALUES (%s, %s, %s) RETURNING id",
                            (recipe.title, recipe.instructions, recipe.servings))
             recipe_id = cursor.fetchone()["id"]
             _write_items(cursor, recipe_id, recipe.items)
-            return _with_etag(201, _load(cursor, recipe_id), {"Location": f"/recipes/{recipe_id}"})
+            row = _load(cursor, recipe_id)
+            emit("recipe.created", recipe_id, row, row["version"])
+            return _with_etag(201, row, {"Location": f"/recipes/{recipe_id}"})
 
         return idempotent(request, cursor, idempotency_ttl_seconds(), insert)
 
@@ -74,7 +76,7 @@ def replace(request: Request) -> Response:
     expected = request.if_match()
     recipe = parse(RecipeIn, request.json())
 
-    def work(cursor) -> dict:
+    def work(cursor, emit) -> dict:
         cursor.execute(
             """UPDATE recipes SET title = %s, instructions = %s, servings = %s, version = version + 1,
                       updated_at = now()
@@ -84,7 +86,9 @@ def replace(request: Request) -> Response:
             missing_or_changed(cursor, "recipes", recipe_id)
         cursor.execute("DELETE FROM recipe_items WHERE recipe_id = %s", (recipe_id,))
         _write_items(cursor, recipe_id, recipe.items)
-        return _load(cursor, recipe_id)
+        row = _load(cursor, recipe_id)
+        emit("recipe.updated", recipe_id, row, row["version"])
+        return row
 
     row = write(request, work)
     caching.forget_recipe(recipe_id)
@@ -95,11 +99,13 @@ def delete(request: Request) -> Response:
     recipe_id = request.path_int("id")
     expected = request.if_match()
 
-    def work(cursor) -> None:
-        cursor.execute("DELETE FROM recipes WHERE id = %s AND (%s::int IS NULL OR version = %s) RETURNING id",
+    def work(cursor, emit) -> None:
+        cursor.execute("DELETE FROM recipes WHERE id = %s AND (%s::int IS NULL OR version = %s) RETURNING version",
                        (recipe_id, expected, expected))
-        if cursor.fetchone() is None:
+        deleted = cursor.fetchone()
+        if deleted is None:
             missing_or_changed(cursor, "recipes", recipe_id)
+        emit("recipe.deleted", recipe_id, {"id": recipe_id}, deleted["version"])
 
     write(request, work)
     caching.forget_recipe(recipe_id)
@@ -111,11 +117,14 @@ def put_item(request: Request) -> Response:
     expected = request.if_match()
     change = parse(ItemChange, request.json())
 
-    def work(cursor) -> dict:
+    def work(cursor, emit) -> dict:
         _bump_version(cursor, recipe_id, expected)
         _write_items(cursor, recipe_id, [ItemIn(product_id=product_id, quantity=change.quantity, unit=change.unit)],
                      upsert=True)
-        return _load(cursor, recipe_id)
+        row = _load(cursor, recipe_id)
+        emit("recipe.item_changed", recipe_id, {"recipe_id": recipe_id, "product_id": product_id,
+                                                 "quantity": change.quantity, "unit": change.unit}, row["version"])
+        return row
 
     row = write(request, work)
     caching.forget_recipe(recipe_id)
@@ -126,12 +135,14 @@ def delete_item(request: Request) -> Response:
     recipe_id, product_id = request.path_int("id"), request.path_int("product_id")
     expected = request.if_match()
 
-    def work(cursor) -> None:
-        _bump_version(cursor, recipe_id, expected)
+    def work(cursor, emit) -> None:
+        version = _bump_version(cursor, recipe_id, expected)
         cursor.execute("DELETE FROM recipe_items WHERE recipe_id = %s AND product_id = %s RETURNING product_id",
                        (recipe_id, product_id))
         if cursor.fetchone() is None:
             raise NotFound(f"recipe {recipe_id} has no item for product {product_id}")
+        emit("recipe.item_changed", recipe_id, {"recipe_id": recipe_id, "product_id": product_id, "removed": True},
+             version)
 
     write(request, work)
     caching.forget_recipe(recipe_id)
@@ -151,13 +162,15 @@ def _present(row: dict) -> dict:
     return row
 
 
-def _bump_version(cursor, recipe_id: int, expected: int | None) -> None:
+def _bump_version(cursor, recipe_id: int, expected: int | None) -> int:
     """A change to an item is a change to its recipe: new version, and If-Match checked."""
     cursor.execute("""UPDATE recipes SET version = version + 1, updated_at = now()
-                      WHERE id = %s AND (%s::int IS NULL OR version = %s) RETURNING id""",
+                      WHERE id = %s AND (%s::int IS NULL OR version = %s) RETURNING version""",
                    (recipe_id, expected, expected))
-    if cursor.fetchone() is None:
+    row = cursor.fetchone()
+    if row is None:
         missing_or_changed(cursor, "recipes", recipe_id)
+    return row["version"]
 
 
 def _write_items(cursor, recipe_id: int, items: list[ItemIn], upsert: bool = False) -> None:

@@ -1,5 +1,6 @@
 """Small SQL helpers the recipe operations share."""
 
+from cloudpatterns import outbox
 from cloudpatterns.db import database
 from cloudpatterns.errors import NotFound, PreconditionFailed
 
@@ -26,5 +27,22 @@ def escape_like(text: str) -> str:
 
 
 def write(request, work):
-    """A write: retried on transient faults; a failed COMMIT only with an idempotency key."""
-    return database.run(work, context=request.context, retry_commit=request.idempotency_key is not None)
+    """A write: work(cursor, emit) in one transaction, retried on transient faults (a failed
+    COMMIT only with an idempotency key). emit(type, subject, data) records an event in the
+    outbox in that same transaction; after commit the events are published."""
+    events: list[dict] = []
+
+    def attempt(cursor):
+        events.clear()  # a retried attempt records its events again
+
+        def emit(event_type: str, subject, data: dict, version: int | None = None) -> None:
+            event = outbox.envelope(event_type, subject, data, request.request_id, version)
+            outbox.record(cursor, event)
+            events.append(event)
+
+        return work(cursor, emit)
+
+    result = database.run(attempt, context=request.context, retry_commit=request.idempotency_key is not None)
+    if events:
+        outbox.publish_after_commit(database, list(events), request.context)
+    return result

@@ -88,8 +88,9 @@ class Cache:
             return f"{name}:unversioned"
         return f"{name}:v{int(version or 0)}"
 
-    def invalidate(self, keys: list[str] = (), namespaces: list[str] = ()) -> None:
-        """Drop keys and bump namespaces; called after the write committed."""
+    def invalidate(self, keys: list[str] = (), namespaces: list[str] = (), strict: bool = False) -> None:
+        """Drop keys and bump namespaces; called after the write committed. `strict` raises
+        when Redis is down instead of logging (an event consumer wants its redelivery)."""
         try:
             pipe = self.client.pipeline(transaction=False)
             if keys:
@@ -98,6 +99,8 @@ class Cache:
                 pipe.incr(f"ns:{name}")
             pipe.execute()
         except redis.RedisError as error:
+            if strict:
+                raise
             # The entries expire with their TTL; the event consumer also drops them.
             self._warn("invalidate", error)
 

@@ -20,13 +20,14 @@ from .errors import DependencyUnavailable
 log = logging.getLogger(__name__)
 
 DEFAULT_TTL_SECONDS = 5.0
-# After a failed refresh, try again this soon, not on every call.
-RETRY_AFTER_SECONDS = 2.0
+# After a failed refresh, keep serving what we have this long before asking again, so an
+# unreachable store costs one slow request now and then, not every request.
+RETRY_AFTER_SECONDS = 15.0
 
 
 def _ssm_client():
     # Fail fast: a request should not wait long on a configuration store that is down.
-    return boto3.client("ssm", config=Config(connect_timeout=0.5, read_timeout=2, retries={"max_attempts": 1}))
+    return boto3.client("ssm", config=Config(connect_timeout=0.5, read_timeout=1, retries={"max_attempts": 1}))
 
 
 class ConfigStore:
@@ -85,7 +86,7 @@ class ConfigStore:
         try:
             fresh = self._fetch()
         except Exception as error:  # any failure of the store: keep serving what we had
-            self._fresh_until = self.clock() + min(self.ttl, RETRY_AFTER_SECONDS)
+            self._fresh_until = self.clock() + max(self.ttl, RETRY_AFTER_SECONDS)
             if self._values is None:
                 log.warning("configuration store unreachable (%s) and nothing cached yet: defaults apply, "
                             "secrets are unavailable", type(error).__name__)

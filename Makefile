@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: up test bench install clean-state
+.PHONY: up test demo bench install clean-state
 
 up: $(STAMP)
 	exec $(PY) -m local up
@@ -15,6 +15,10 @@ test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 install: $(STAMP)
+
+# Every pattern's demo against the stack, with a summary; DEMO_ARGS=--keep leaves it running.
+demo: $(STAMP)
+	$(PY) demos/run_all.py $(DEMO_ARGS)
 
 # The benchmarks, each printing figures measured side by side. The gateway's needs wrk
 # (Debian's package) and the servers it is compared with (the `bench` extra).

@@ -252,3 +252,69 @@ def test_filter_policies():
     assert not matches_filter(policy, {"type": "product.deleted"})
     assert not matches_filter(policy, {})
     assert matches_filter(None, {"type": "anything"})
+
+
+CRASHING_TEMPLATE = """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Shared: {Type: AWS::Serverless::LayerVersion, Properties: {ContentUri: %(root)s/layers/shared}}
+  Domain: {Type: AWS::Serverless::LayerVersion, Properties: {ContentUri: %(root)s/layers/domain}}
+  Work: {Type: AWS::SQS::Queue, Properties: {QueueName: "crash-%(tag)s", VisibilityTimeout: 1}}
+  Consumer:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: fn
+      Handler: app.handler
+      Runtime: python3.11
+      Layers: [!Ref Shared, !Ref Domain]
+      Environment: {Variables: {DATABASE_URL: "%(database)s", MARKER: "%(marker)s"}}
+      Events:
+        Queue:
+          Type: SQS
+          Properties: {Queue: !GetAtt Work.Arn, BatchSize: 10, MaximumBatchingWindowInSeconds: 1,
+                       FunctionResponseTypes: [ReportBatchItemFailures]}
+"""
+
+CRASHING_CONSUMER = """
+import json, os
+from recipebook.consumers import audit
+
+def handler(event, context):
+    for number, record in enumerate(event["Records"]):
+        audit(json.loads(record["body"]))
+        if number == 4 and not os.path.exists(os.environ["MARKER"]):
+            open(os.environ["MARKER"], "w").close()
+            os._exit(1)  # killed mid-batch, half of it done
+    return {"batchItemFailures": []}
+"""
+
+
+def test_a_consumer_killed_mid_batch_processes_each_event_once_in_effect(api, aws_url, redis_url, tmp_path):
+    tag, root = uuid.uuid4().hex[:6], str(api.gateway.model.functions["AuditFunction"].code_dir.parent.parent)
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "fn" / "app.py").write_text(textwrap.dedent(CRASHING_CONSUMER))
+    (tmp_path / "template.yaml").write_text(textwrap.dedent(CRASHING_TEMPLATE % {
+        "root": root, "tag": tag, "database": api.database_url, "marker": str(tmp_path / "crashed")}))
+    template = load_template(tmp_path / "template.yaml")
+    clients = AwsClients(aws_url, "us-east-1")
+    resolver = Resolver(template, deployment_for(clients, "crash"), tmp_path / "template.yaml")
+    provision(template, resolver, clients, tmp_path / "secrets.json")
+    model = build_model(tmp_path / "template.yaml", template, resolver, {})
+    runtime = Runtime(model, "us-east-1", "123456789012", console=ConsoleLog(io.StringIO()))
+    sqs = boto3.client("sqs", endpoint_url=aws_url, region_name="us-east-1", aws_access_key_id="t",
+                       aws_secret_access_key="t")
+    subject = f"crash-{tag}"
+    events = [{"id": str(uuid.uuid4()), "type": "recipe.updated", "subject": subject, "occurred_at":
+               "2026-01-01T00:00:00+00:00", "data": {"n": n}} for n in range(10)]
+    sqs.send_message_batch(QueueUrl=model.queues["Work"].url, Entries=[
+        {"Id": str(n), "MessageBody": json.dumps(event)} for n, event in enumerate(events)])
+    sources = EventSources(model, runtime, aws_url, redis_url, "us-east-1", "123456789012")
+    sources.start()
+    try:
+        rows = wait_for(lambda: len(audit_rows(api.database_url, subject)) == 10 and audit_rows(api.database_url,
+                                                                                                 subject), timeout=20)
+    finally:
+        sources.stop()
+        runtime.stop()
+    assert (tmp_path / "crashed").exists()  # it really died mid-batch
+    assert sorted(event_id for _, event_id in rows) == sorted(event["id"] for event in events)  # each once

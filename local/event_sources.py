@@ -132,7 +132,10 @@ class SqsPoller(_Loop):
 
     def _collect(self) -> list[dict]:
         wanted = self.source.batch_size
-        messages = self._receive(min(10, wanted), wait_s=1)
+        messages = self._receive(min(10, wanted), wait_s=0)
+        if not messages:
+            self.stop.wait(0.02)  # short polls: a long poll on moto holds up its other requests
+            return []
         deadline = time.monotonic() + self.source.max_batching_window_s
         while messages and len(messages) < wanted and time.monotonic() < deadline and not self.stop.is_set():
             more = self._receive(min(10, wanted - len(messages)), wait_s=0)

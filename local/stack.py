@@ -7,6 +7,7 @@ Stack started, by process id, in reverse order.
 
 import fcntl
 import os
+import time
 from dataclasses import dataclass
 
 import psycopg2
@@ -73,6 +74,7 @@ class Stack:
             ensure_port_free(s.gateway_port, "API gateway", names.GATEWAY_PORT)
             ensure_port_free(s.lambda_port, "Lambda Invoke API", names.LAMBDA_PORT)
 
+            step = time.monotonic()
             for service in embedded:
                 process = service.process(self.run_dir)
                 process.start()
@@ -80,8 +82,10 @@ class Stack:
             for service, process in self._processes:
                 process.wait_ready(service.ready, READY_TIMEOUT)
             urls = self._service_urls(embedded)
+            step = self._done(f"services ready ({', '.join(s.name for s in embedded) or 'all external'})", step)
 
             applied = migrate(urls["database"])
+            step = self._done(f"schema migrated ({len(applied)} applied)", step)
             clients = AwsClients(urls["aws"], s.region)
             deployment = deployment_for(clients, s.stack_name, self.parameter_overrides)
             services = Services(database_url=urls["database"], redis_url=urls["redis"], aws_endpoint_url=urls["aws"],
@@ -89,6 +93,7 @@ class Stack:
             resolver, model = load_app(s, services, self.parameter_overrides, template=template)
             report = provision(template, resolver, clients, s.state_dir / "secrets.json")
             admin_key = self._admin_key(urls["database"])
+            step = self._done(f"AWS resources provisioned ({report.summary()})", step)
 
             self._runtime = Runtime(model, s.region, deployment.account_id)
             loop = self._runtime.loop  # one event loop serves both and every function's pipes
@@ -102,6 +107,8 @@ class Stack:
             self._event_sources = EventSources(model, self._runtime, urls["aws"], urls["redis"], s.region,
                                                deployment.account_id)
             self._event_sources.start()
+            self._done(f"{len(model.functions)} functions served, {len(self._event_sources.threads)} event sources "
+                       "polling", step)
             record_services(s, services)
         except BaseException:
             self.stop()
@@ -124,6 +131,12 @@ class Stack:
             process.stop()
         self._processes = []
         self._release_lock()
+
+    def _done(self, what: str, since: float) -> float:
+        """One progress line per finished step, with its time; returns the next step's start."""
+        now = time.monotonic()
+        self.say(f"  ok  {what} in {now - since:.2f} s")
+        return now
 
     def exited_service(self) -> str | None:
         """The name and exit code of an embedded server that died, if one did."""

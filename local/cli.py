@@ -54,6 +54,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     embedded = ", ".join(endpoints.embedded) or "none"
     say(f"Recipes API local stack is up in {elapsed:.1f} s (embedded: {embedded}; state in {settings.state_dir})")
     say(f"  API gateway    {services.gateway_url}   (try {services.gateway_url}/health)")
+    say(f"  console        {services.gateway_url}/_local/")
     say(f"  Lambda API     {services.lambda_url}   (boto3 lambda client, aws lambda invoke --endpoint-url)")
     say(f"  Postgres       {redact(services.database_url)}")
     say(f"  Redis          {redact(services.redis_url)}")

@@ -64,13 +64,14 @@ class _Api:
 
 class Gateway:
     def __init__(self, model: AppModel, runtime: Runtime, account_id: str, region: str = "us-east-1",
-                 clock=time.monotonic, wall_clock=time.time, access_log: AccessLog | None = None):
+                 clock=time.monotonic, wall_clock=time.time, access_log: AccessLog | None = None, console=None):
         self.model, self.runtime = model, runtime
         self.account_id, self.region = account_id, region
         self.wall_clock = wall_clock
         self.routes = RouteTable(model)
         self.apis = {lid: _Api(spec, runtime, clock) for lid, spec in model.apis.items()}
         self.access_log = access_log or AccessLog()
+        self.console = console  # the emulator's own pages under /_local/, not part of the API
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
         began = time.perf_counter()
@@ -94,6 +95,8 @@ class Gateway:
         raw_path = urlsplit(request.target).path
         if _BAD_ESCAPE.search(raw_path):
             return None, json_response(*BAD_REQUEST)
+        if self.console is not None and self.console.handles(raw_path):
+            return None, await self.console.handle(request)
         method = request.method.upper()
 
         match = self.routes.match(method, raw_path)

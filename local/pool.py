@@ -22,6 +22,7 @@ class Invocation:
     log: list[str] = field(default_factory=list)  # as CloudWatch would hold it
     duration_ms: float = 0.0
     init_ms: float | None = None  # set on a cold start
+    finished_at: float = field(default_factory=time.time)
 
     @property
     def failed(self) -> bool:
@@ -37,8 +38,9 @@ class FunctionPool:
     """Lives on the runtime's event loop; every method is called from it."""
 
     def __init__(self, spec, config: dict, environment: dict[str, str], console: lambda_logs.ConsoleLog,
-                 concurrency: int | None = None, watch: CodeWatch | None = None):
+                 concurrency: int | None = None, watch: CodeWatch | None = None, record=None):
         self.spec = spec
+        self.record = record  # called with every finished Invocation (the web console keeps the latest)
         self.config = config
         self.environment = environment
         self.console = console
@@ -91,6 +93,8 @@ class FunctionPool:
         start = lambda_logs.start_line(request_id)
         result.log = [start, *outcome.output.splitlines(), *closing]
         self.console.write(self.spec.logical_id, [start, *lambda_logs.tag_output(request_id, outcome.output), *closing])
+        if self.record is not None:
+            self.record(result)
         return result
 
     async def _acquire(self, generation: int) -> FunctionInstance:

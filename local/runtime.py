@@ -7,6 +7,7 @@ modules (every one has an app.py) never meet.
 """
 
 import asyncio
+import collections
 import os
 import uuid
 
@@ -53,6 +54,7 @@ class Runtime:
         self._owns_loop = loop is None
         self.loop = loop or BackgroundLoop()
         self._pools: dict[str, FunctionPool] = {}  # touched only on the loop
+        self.recent: collections.deque[Invocation] = collections.deque(maxlen=200)  # for the web console
 
     def spec(self, name: str) -> FunctionSpec:
         spec = self.model.function(name)
@@ -82,7 +84,7 @@ class Runtime:
         pool = self._pools.get(spec.logical_id)
         if pool is None:
             pool = FunctionPool(spec, self._instance_config(spec), self._environment(spec), self.console,
-                                self.concurrency)
+                                self.concurrency, record=self.recent.append)
             self._pools[spec.logical_id] = pool
         return pool
 

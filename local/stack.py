@@ -26,6 +26,7 @@ from .invoke_api import LambdaInvokeApi
 from .procs import ManagedProcess, ensure_port_free, stop_stale
 from .project import Services, forget_services, load_app, record_services
 from .runtime import Runtime
+from .web_console import WebConsole
 from .services import external
 from .services.aws import EmbeddedAws
 from .services.postgres import EmbeddedPostgres
@@ -97,8 +98,10 @@ class Stack:
 
             self._runtime = Runtime(model, s.region, deployment.account_id)
             loop = self._runtime.loop  # one event loop serves both and every function's pipes
-            gateway = HttpServer(Gateway(model, self._runtime, deployment.account_id, s.region), s.gateway_port,
-                                 s.bind_host, loop=loop)
+            console = WebConsole(model, self._runtime, urls["aws"], s.region,
+                                 next(iter(model.functions.values())).environment.get("CONFIG_PREFIX"))
+            gateway = HttpServer(Gateway(model, self._runtime, deployment.account_id, s.region, console=console),
+                                 s.gateway_port, s.bind_host, loop=loop)
             lambda_api = HttpServer(LambdaInvokeApi(self._runtime), s.lambda_port, s.bind_host, loop=loop)
             for server in (gateway, lambda_api):
                 server.start()

@@ -1,0 +1,49 @@
+"""The live console at /_local/, in headless Chromium: an invocation made during the test
+shows up on the page, with its log."""
+
+import json
+import shutil
+import subprocess
+import urllib.request
+
+import boto3
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def gateway_url(run) -> str:
+    return next(line.split()[2] for line in run.lines if line.strip().startswith("API gateway"))
+
+
+def test_the_state_api_lists_functions_invocations_queues_and_masked_configuration(local_env, start_local_up):
+    run = start_local_up(local_env).wait_ready()
+    url = gateway_url(run)
+    urllib.request.urlopen(f"{url}/health", timeout=10).read()
+    state = json.loads(urllib.request.urlopen(f"{url}/_local/api/state", timeout=10).read())
+    assert any(f["name"] == "HealthFunction" and f["routes"] == ["GET /health"] for f in state["functions"])
+    assert state["invocations"][0]["function"] == "HealthFunction" and state["invocations"][0]["cold"] is True
+    assert any(line.startswith("REPORT RequestId:") for line in state["invocations"][0]["log"])
+    audit = next(q for q in state["queues"] if q["name"] == "recipes-local-audit")
+    assert audit["dead_letters_to"] == "recipes-local-audit-dlq" and audit["waiting"] == 0
+    assert state["configuration"]["secrets/token-signing-key"] == "****"
+    assert state["configuration"]["cache/ttl-seconds"] == "60"
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium here (Debian: apt-get install chromium)")
+def test_an_invocation_appears_on_the_page(local_env, start_local_up, tmp_path):
+    run = start_local_up(local_env).wait_ready()
+    url = gateway_url(run)
+    client = boto3.client("lambda", endpoint_url=url.replace(local_env["LOCAL_GATEWAY_PORT"],
+                                                             local_env["LOCAL_LAMBDA_PORT"]),
+                          region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
+    answer = client.invoke(FunctionName="HealthFunction", Payload=b"{}")
+    request_id = answer["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+    page = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+         "--virtual-time-budget=5000", "--dump-dom", f"{url}/_local/"],
+        capture_output=True, text=True, timeout=90)
+    assert page.returncode == 0, page.stderr[-2000:]
+    assert f'data-request-id="{request_id}"' in page.stdout
+    assert "HealthFunction" in page.stdout and f"START RequestId: {request_id}" in page.stdout

@@ -115,6 +115,8 @@ class Request:
             return json.loads(self.raw_body)
         except (UnicodeDecodeError, ValueError) as error:
             raise BadRequest(f"the body is not valid JSON: {error}") from None
+        except RecursionError:
+            raise BadRequest("the body is nested too deeply") from None
 
     def check_body(self) -> None:
         """The edge checks every write passes before its handler runs: a bounded size, a JSON

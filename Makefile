@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: up test demo bench install clean-state
+.PHONY: up test demo bench reliability install clean-state
 
 up: $(STAMP)
 	exec $(PY) -m local up
@@ -15,6 +15,11 @@ test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 install: $(STAMP)
+
+# The long reliability runs: 100 generated cases per operation, with and without a credential,
+# plus the hostile-input, token-attack and concurrency suites.
+reliability: $(STAMP)
+	FUZZ_EXAMPLES=100 $(PY) -m pytest -s tests/test_fuzz_api.py tests/test_hostile_input.py tests/test_token_attacks.py
 
 # Every pattern's demo against the stack, with a summary; DEMO_ARGS=--keep leaves it running.
 demo: $(STAMP)

@@ -106,12 +106,12 @@ SERVICES = {service.name: service.stop_signal for service in (EmbeddedPostgres, 
 class LocalUp:
     """`python -m local up` in a subprocess, its output collected line by line."""
 
-    def __init__(self, env: dict[str, str]):
+    def __init__(self, env: dict[str, str], args: tuple[str, ...] = ()):
         self.env = env
         self.state_dir = Path(env["LOCAL_STATE_DIR"])
         self.lines: list[str] = []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "local", "up"], cwd=PROJECT_ROOT, env=env,
+            [sys.executable, "-m", "local", "up", *args], cwd=PROJECT_ROOT, env=env,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -187,8 +187,8 @@ def local_env(tmp_path) -> dict[str, str]:
 def start_local_up():
     runs: list[LocalUp] = []
 
-    def start(env: dict[str, str]) -> LocalUp:
-        run = LocalUp(env)
+    def start(env: dict[str, str], *args: str) -> LocalUp:
+        run = LocalUp(env, args)
         runs.append(run)
         return run
 

@@ -7,7 +7,8 @@ from pydantic import BaseModel
 
 from .models import (Configuration, Health, ShareOut, UploadIn, UploadOut, ValetTokenIn, ValetTokenOut, ItemChange, Product, ProductIn, ProductPage, Recipe, RecipeIn, RecipePage)
 
-PAGING = {"limit": ("integer", "page size, 1 to 100 (default 20)"), "cursor": ("string", "the `next` of the previous page")}
+PAGING = {"limit": ({"type": "integer", "minimum": 1, "maximum": 100}, "page size (default 20)"),
+          "cursor": ({"type": "string", "pattern": "^[A-Za-z0-9_-]+$"}, "the `next` of the previous page")}
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,7 @@ class Operation:
     success: int
     response: type[BaseModel] | None = None
     body: type[BaseModel] | None = None
-    query: dict[str, tuple[str, str]] = field(default_factory=dict)
+    query: dict[str, tuple[dict, str]] = field(default_factory=dict)  # name -> (JSON schema, description)
     errors: tuple[int, ...] = ()
     conditional: bool = False  # takes If-Match
     idempotent_post: bool = False  # takes Idempotency-Key
@@ -50,7 +51,7 @@ OPERATIONS = [
     Operation("POST", "/products", "createProduct", "Create a product", 201, Product, ProductIn,
               errors=(400, 409, 422), idempotent_post=True, scope="products:write"),
     Operation("GET", "/products", "listProducts", "List products", 200, ProductPage,
-              query={**PAGING, "name": ("string", "only products whose name contains this")}, errors=(400,), scope="products:read"),
+              query={**PAGING, "name": ({"type": "string"}, "only products whose name contains this")}, errors=(400,), scope="products:read"),
     Operation("GET", "/products/{id}", "getProduct", "Get a product", 200, Product, errors=(400, 404), scope="products:read"),
     Operation("PUT", "/products/{id}", "replaceProduct", "Replace a product", 200, Product, ProductIn,
               errors=(400, 404, 409, 412), conditional=True, scope="products:write"),
@@ -59,8 +60,9 @@ OPERATIONS = [
     Operation("POST", "/recipes", "createRecipe", "Create a recipe with its items", 201, Recipe, RecipeIn,
               errors=(400, 422), idempotent_post=True, scope="recipes:write"),
     Operation("GET", "/recipes", "listRecipes", "List recipes", 200, RecipePage,
-              query={**PAGING, "title": ("string", "only recipes whose title contains this"),
-                     "product_id": ("integer", "only recipes that use this product")}, errors=(400,),
+              query={**PAGING, "title": ({"type": "string"}, "only recipes whose title contains this"),
+                     "product_id": ({"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+                                    "only recipes that use this product")}, errors=(400,),
               scope="recipes:read"),
     Operation("GET", "/recipes/{id}", "getRecipe", "Get a recipe with its items", 200, Recipe, errors=(400, 404),
               scope="recipes:read"),

@@ -31,15 +31,21 @@ def document(version: str) -> dict:
     }
 
 
+def _path_schema(name: str) -> dict:
+    if name == "token_id":
+        return {"type": "string", "pattern": "^[0-9a-f]{32}$"}
+    return {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+
+
 def _ref(model) -> dict:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
 def _operation(op: Operation) -> dict:
-    parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+    parameters = [{"name": name, "in": "path", "required": True, "schema": _path_schema(name)}
                   for name in re.findall(r"{(\w+)}", op.path)]
-    parameters += [{"name": name, "in": "query", "required": False, "schema": {"type": kind}, "description": text}
-                   for name, (kind, text) in op.query.items()]
+    parameters += [{"name": name, "in": "query", "required": False, "schema": schema, "description": text}
+                   for name, (schema, text) in op.query.items()]
     if op.conditional:
         parameters.append({"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
                            "description": "the ETag of the version you changed; 412 if it is not current"})

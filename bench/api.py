@@ -4,9 +4,12 @@
 
 Starts an embedded Postgres in a temporary folder, fills it with `--rows` recipes, then calls
 the handlers in this process (layers on the path, as Lambda mounts them):
-- GET /recipes/{id} for a recipe with 20 items: p50 and p99;
-- GET /recipes, the first page and the page after row 100,000: keyset pagination should
-  make the two cost the same (ratio close to 1).
+- GET /recipes/{id} for a recipe with 20 items, from Postgres (its cache entry dropped
+  before each call): p50 and p99;
+- GET /recipes, the first page and the page after row 100,000 (cached pages dropped before
+  each call): keyset pagination should make the two cost the same (ratio close to 1).
+The handlers run with all their services (Redis for cache and limits, moto for the
+configuration), with rate limits raised out of the way.
 """
 
 import argparse
@@ -14,15 +17,16 @@ import importlib.util
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import psycopg2
 
+from embedded import embedded
 from infra.migrate import migrate
-from local.procs import free_port
+from local.services.aws import EmbeddedAws
 from local.services.postgres import EmbeddedPostgres
+from local.services.redis import EmbeddedRedis
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND = ".venv/bin/python bench/api.py"
@@ -57,14 +61,32 @@ def fill(database_url: str, rows: int) -> int:
 
 
 def event(path: str, path_parameters=None, query=None) -> dict:
+    # The gatekeeper's context, as it would reach the handler behind the gateway.
     return {"httpMethod": "GET", "path": path, "pathParameters": path_parameters, "queryStringParameters": query,
-            "headers": {}, "requestContext": {"requestId": "bench"}, "body": None}
+            "headers": {}, "body": None,
+            "requestContext": {"requestId": "bench", "authorizer": {"principalId": "bench", "scopes": "admin"}}}
 
 
-def timed(handler, request: dict, samples: int) -> list[float]:
+def use_services(postgres, redis_server, aws) -> None:
+    """The environment the functions get, and a configuration that does not throttle a benchmark."""
+    import boto3
+
+    ssm = boto3.client("ssm", endpoint_url=aws.url, region_name="us-east-1", aws_access_key_id="test",
+                       aws_secret_access_key="test")
+    for name, value in (("cache/ttl-seconds", "300"), ("rate-limit/reads-per-minute", "1000000000"),
+                        ("rate-limit/writes-per-minute", "1000000000")):
+        ssm.put_parameter(Name=f"/bench/{name}", Value=value, Type="String", Overwrite=True)
+    os.environ.update({"DATABASE_URL": postgres.url, "REDIS_URL": redis_server.url, "AWS_ENDPOINT_URL": aws.url,
+                       "CONFIG_PREFIX": "/bench", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                       "AWS_DEFAULT_REGION": "us-east-1"})
+
+
+def timed(handler, request: dict, samples: int, before=lambda: None) -> list[float]:
+    before()
     assert handler(request, None)["statusCode"] == 200  # warm: connection open, plans cached
     durations = []
     for _ in range(samples):
+        before()
         began = time.perf_counter()
         handler(request, None)
         durations.append(time.perf_counter() - began)
@@ -82,27 +104,28 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=2000)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="bench-api-") as scratch:
-        postgres = EmbeddedPostgres(Path(scratch), free_port())
-        process = postgres.process(Path(scratch) / "run")
-        process.start()
-        try:
-            process.wait_ready(postgres.ready, 30)
-            migrate(postgres.url)
-            big = fill(postgres.url, args.rows)
-            os.environ["DATABASE_URL"] = postgres.url
-            get_recipe, list_recipes = load_handler("get_recipe"), load_handler("list_recipes")
-            single = timed(get_recipe, event(f"/recipes/{big}", {"id": str(big)}), args.samples)
-            first = timed(list_recipes, event("/recipes", query={"limit": "20"}), args.samples // 4)
-            from cloudpatterns.pagination import encode_cursor
+    with embedded(EmbeddedPostgres, EmbeddedRedis, EmbeddedAws, prefix="bench-api-") as (_, services):
+        postgres, redis_server, aws = services
+        migrate(postgres.url)
+        big = fill(postgres.url, args.rows)
+        use_services(postgres, redis_server, aws)
+        get_recipe, list_recipes = load_handler("get_recipe"), load_handler("list_recipes")
+        from cloudpatterns.cache import cache
+        from cloudpatterns.pagination import encode_cursor
 
-            deep_query = {"limit": "20", "cursor": encode_cursor({"after": args.rows - 100})}
-            deep = timed(list_recipes, event("/recipes", query=deep_query), args.samples // 4)
-        finally:
-            process.stop()
+        single = timed(get_recipe, event(f"/recipes/{big}", {"id": str(big)}), args.samples,
+                       before=lambda: cache.invalidate([f"recipe:{big}"]))
+        # The two pages alternate, so drift in the machine's load falls on both alike.
+        pages = {"first": event("/recipes", query={"limit": "20"}),
+                 "deep": event("/recipes", query={"limit": "20", "cursor": encode_cursor({"after": args.rows - 100})})}
+        timings = {name: [] for name in pages}
+        for _ in range(args.samples // 2):
+            for name, request in pages.items():
+                timings[name] += timed(list_recipes, request, 1, lambda: cache.invalidate(namespaces=["recipes:list"]))
+        first, deep = timings["first"], timings["deep"]
 
     command = f"{COMMAND} --rows {args.rows} --samples {args.samples}"
-    print(f"GET /recipes/{{id}} (20 items), handler in-process: p50 {statistics.median(single) * 1000:.3f} ms, "
+    print(f"GET /recipes/{{id}} (20 items) from Postgres, handler in-process: p50 {statistics.median(single) * 1000:.3f} ms, "
           f"p99 {percentile(single, 0.99) * 1000:.3f} ms   [{command}]")
     ratio = statistics.median(deep) / statistics.median(first)
     print(f"GET /recipes page of 20: first page p50 {statistics.median(first) * 1000:.3f} ms, after row "

@@ -169,6 +169,11 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 # -- seed --------------------------------------------------------------------------------------
 
+def unreachable_postgres(url: str, error: Exception) -> LocalError:
+    return LocalError(f"cannot reach Postgres at {redact(url)} (is `make up` running?): "
+                      f"{str(error).strip().splitlines()[0]}")
+
+
 def cmd_seed(args: argparse.Namespace) -> int:
     settings = Settings.from_environ()
     services = running_services(settings) or assumed_services(settings)
@@ -176,8 +181,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
         applied = migrate(services.database_url)
         result = seed(services.database_url, recipes=args.recipes)
     except psycopg2.OperationalError as error:
-        raise LocalError(f"cannot reach Postgres at {redact(services.database_url)} (is `make up` running?): "
-                         f"{str(error).strip().splitlines()[0]}") from None
+        raise unreachable_postgres(services.database_url, error) from None
     if applied:
         say(f"applied migrations {', '.join(applied)}")
     say(f"seeded {result['recipes_created']} recipes; {result['products']} products in all")
@@ -192,8 +196,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
     try:
         connection = psycopg2.connect(services.database_url, connect_timeout=5)
     except psycopg2.OperationalError as error:
-        raise LocalError(f"cannot reach Postgres at {redact(services.database_url)} (is `make up` running?): "
-                         f"{str(error).strip().splitlines()[0]}") from None
+        raise unreachable_postgres(services.database_url, error) from None
     try:
         if args.action == "create":
             key = api_keys.create_api_key(connection, args.name, sorted(set(args.scopes)))

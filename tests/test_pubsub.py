@@ -194,17 +194,22 @@ def handler(event, context):
 """
 
 
+def deploy(folder, template_text: str, consumer_code: str, aws_url: str):
+    """A template of the test's own, with one function folder: provisioned, modelled, runnable."""
+    (folder / "fn").mkdir()
+    (folder / "fn" / "app.py").write_text(textwrap.dedent(consumer_code))
+    (folder / "template.yaml").write_text(textwrap.dedent(template_text))
+    template = load_template(folder / "template.yaml")
+    clients = AwsClients(aws_url, "us-east-1")
+    resolver = Resolver(template, deployment_for(clients, f"t{uuid.uuid4().hex[:6]}"), folder / "template.yaml")
+    provision(template, resolver, clients, folder / "secrets.json")
+    model = build_model(folder / "template.yaml", template, resolver, {})
+    return model, Runtime(model, "us-east-1", "123456789012", console=ConsoleLog(io.StringIO()))
+
+
 def test_a_failing_record_is_retried_alone_then_dead_lettered(aws_url, redis_url, tmp_path):
     tag, log = uuid.uuid4().hex[:6], tmp_path / "seen.log"
-    (tmp_path / "fn").mkdir()
-    (tmp_path / "fn" / "app.py").write_text(textwrap.dedent(CONSUMER % {"log": str(log)}))
-    (tmp_path / "template.yaml").write_text(textwrap.dedent(POISON_TEMPLATE % {"tag": tag}))
-    template = load_template(tmp_path / "template.yaml")
-    clients = AwsClients(aws_url, "us-east-1")
-    resolver = Resolver(template, deployment_for(clients, "poison"), tmp_path / "template.yaml")
-    provision(template, resolver, clients, tmp_path / "secrets.json")
-    model = build_model(tmp_path / "template.yaml", template, resolver, {})
-    runtime = Runtime(model, "us-east-1", "123456789012", console=ConsoleLog(io.StringIO()))
+    model, runtime = deploy(tmp_path, POISON_TEMPLATE % {"tag": tag}, CONSUMER % {"log": str(log)}, aws_url)
     sqs = boto3.client("sqs", endpoint_url=aws_url, region_name="us-east-1", aws_access_key_id="t",
                        aws_secret_access_key="t")
     work, dead = model.queues["Work"].url, model.queues["Dead"].url
@@ -291,16 +296,9 @@ def handler(event, context):
 
 def test_a_consumer_killed_mid_batch_processes_each_event_once_in_effect(api, aws_url, redis_url, tmp_path):
     tag, root = uuid.uuid4().hex[:6], str(api.gateway.model.functions["AuditFunction"].code_dir.parent.parent)
-    (tmp_path / "fn").mkdir()
-    (tmp_path / "fn" / "app.py").write_text(textwrap.dedent(CRASHING_CONSUMER))
-    (tmp_path / "template.yaml").write_text(textwrap.dedent(CRASHING_TEMPLATE % {
-        "root": root, "tag": tag, "database": api.database_url, "marker": str(tmp_path / "crashed")}))
-    template = load_template(tmp_path / "template.yaml")
-    clients = AwsClients(aws_url, "us-east-1")
-    resolver = Resolver(template, deployment_for(clients, "crash"), tmp_path / "template.yaml")
-    provision(template, resolver, clients, tmp_path / "secrets.json")
-    model = build_model(tmp_path / "template.yaml", template, resolver, {})
-    runtime = Runtime(model, "us-east-1", "123456789012", console=ConsoleLog(io.StringIO()))
+    model, runtime = deploy(tmp_path, CRASHING_TEMPLATE % {
+        "root": root, "tag": tag, "database": api.database_url, "marker": str(tmp_path / "crashed")},
+        CRASHING_CONSUMER, aws_url)
     sqs = boto3.client("sqs", endpoint_url=aws_url, region_name="us-east-1", aws_access_key_id="t",
                        aws_secret_access_key="t")
     subject = f"crash-{tag}"

@@ -11,12 +11,12 @@ it for a TTL; writes drop what they changed after their transaction commits.
 
 import json
 import logging
-import os
 import time
 import uuid
 
 import redis
 
+from .connections import redis_client
 from .http import dumps
 
 log = logging.getLogger(__name__)
@@ -34,12 +34,7 @@ class Cache:
     @property
     def client(self) -> redis.Redis:
         if self._client is None:
-            url = self._url or os.environ.get("REDIS_URL")
-            if not url:
-                raise redis.ConnectionError("REDIS_URL is not set for this function")
-            # Short timeouts: a slow cache must cost little before the database answers instead.
-            self._client = redis.Redis.from_url(url, socket_connect_timeout=self.timeout_s,
-                                                socket_timeout=self.timeout_s, retry_on_timeout=False)
+            self._client = redis_client(self._url, self.timeout_s)
         return self._client
 
     def get_or_load(self, key: str, loader, ttl_seconds: int) -> tuple[object, bool]:

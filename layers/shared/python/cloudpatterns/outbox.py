@@ -18,6 +18,7 @@ import redis
 from botocore.config import Config
 
 from . import retry
+from .connections import redis_client
 from .http import dumps
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ class Publisher:
     @property
     def redis(self) -> redis.Redis:
         if self._redis is None:
-            self._redis = redis.Redis.from_url(os.environ["REDIS_URL"], socket_connect_timeout=0.5, socket_timeout=1)
+            self._redis = redis_client(timeout_s=1)
         return self._redis
 
     def publish(self, event: dict, context=None) -> str | None:

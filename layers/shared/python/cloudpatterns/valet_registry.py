@@ -1,9 +1,9 @@
 """What Redis knows of the valet tokens in circulation: who issued each, its uses, and which
 were revoked. Entries live exactly as long as their token, so nothing needs sweeping."""
 
-import os
-
 import redis
+
+from .connections import redis_client
 
 
 class TokenRegistry:
@@ -14,10 +14,7 @@ class TokenRegistry:
     @property
     def client(self) -> redis.Redis:
         if self._client is None:
-            url = self._url or os.environ.get("REDIS_URL")
-            if not url:
-                raise redis.ConnectionError("REDIS_URL is not set for this function")
-            self._client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+            self._client = redis_client(self._url)
         return self._client
 
     def register(self, token_id: str, issuer: str, ttl_seconds: int) -> None:

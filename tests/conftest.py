@@ -16,7 +16,7 @@ import pytest
 import redis
 
 from infra.api_keys import create_api_key
-from infra.intrinsics import Deployment, Resolver
+from infra.intrinsics import Resolver
 from infra.migrate import migrate
 from infra.provision import AwsClients, deployment_for, provision
 from infra.template import load_template

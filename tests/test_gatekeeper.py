@@ -6,7 +6,6 @@ import time
 import urllib.parse
 import urllib.request
 
-import boto3
 import jwt
 import psycopg2
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from cloudpatterns import tokens
 from infra.api_keys import create_api_key
 from recipebook.api import OPERATIONS
-from test_api_products import make_product, unique
+from test_api_products import unique
 
 
 def new_key(api, *scopes: str) -> str:

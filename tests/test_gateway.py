@@ -3,7 +3,6 @@ socket is the point): routing, events, responses, authorizers, throttling, CORS,
 
 import base64
 import io
-import json
 import socket
 import textwrap
 import threading

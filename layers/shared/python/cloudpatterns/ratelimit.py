@@ -1,27 +1,39 @@
 """Per-principal rate limits in Redis, exact across every instance and process.
 
-The `limits` library (what Flask-Limiter is built on) keeps a moving window per key with
-one atomic Lua script per check, so concurrent clients can never be admitted beyond the
-limit together. When Redis cannot be reached, an in-instance limiter takes over (each
-instance then counts on its own, so the effective limit is per instance) and a warning is
-logged; a request is never failed because the limiter is down.
+One Lua script per check: it counts the request in the principal's current window and
+answers the count and the window's remaining time together, atomically, so concurrent
+clients can never be admitted beyond the limit and every answer can carry accurate
+RateLimit-* headers. (The `limits` library does the counting just as exactly, but its
+answer needs a second round trip for the remaining count and reset time, which doubled
+the limiter's share of a cached read.)
+
+When Redis cannot be reached, an in-instance limiter takes over (each instance then counts
+on its own, so the effective limit is per instance) and a warning is logged; a request is
+never failed because the limiter is down.
 """
 
 import logging
 import math
-import os
 import threading
 import time
 from dataclasses import dataclass
 
-# Imported here, whole, before any thread can race limits' lazy import of it (limits reads
-# redis.__version__ and refuses a half-initialised module).
-import redis  # noqa: F401
-from limits import RateLimitItemPerMinute
-from limits.storage import MemoryStorage, RedisStorage
-from limits.strategies import MovingWindowRateLimiter
+import redis
+
+from .connections import redis_client
 
 log = logging.getLogger(__name__)
+
+WINDOW_MS = 60_000
+# KEYS[1] the principal's counter; ARGV[1] the window in ms. The window starts with the
+# first request in it and the counter expires with it.
+COUNT_IN_WINDOW = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local left = redis.call('PTTL', KEYS[1])
+if left < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); left = tonumber(ARGV[1]) end
+return {count, left}
+"""
 
 
 @dataclass(frozen=True)
@@ -39,38 +51,50 @@ class Decision:
         return headers
 
 
+def _decide(count: int, left_ms: int, limit: int) -> Decision:
+    return Decision(count <= limit, limit, max(0, limit - count), math.ceil(left_ms / 1000))
+
+
+class _InstanceWindows:
+    """The same fixed windows, in this instance's memory."""
+
+    def __init__(self):
+        self._windows: dict[str, tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    def count(self, key: str) -> tuple[int, int]:
+        now = time.monotonic()
+        with self._lock:
+            ends, count = self._windows.get(key, (0.0, 0))
+            if now >= ends:
+                ends, count = now + WINDOW_MS / 1000, 0
+            self._windows[key] = (ends, count + 1)
+        return count + 1, int((ends - now) * 1000)
+
+
 class RateLimiter:
     def __init__(self, url: str | None = None, timeout_s: float = 0.25):
         self._url = url
         self._timeout = timeout_s
-        self._redis = None
+        self._script = None
         self._lock = threading.Lock()
-        self._memory = MovingWindowRateLimiter(MemoryStorage())
+        self._memory = _InstanceWindows()
 
-    @property
-    def redis(self) -> MovingWindowRateLimiter:
+    def _count_in_redis(self):
         with self._lock:
-            if self._redis is None:
-                url = self._url or os.environ.get("REDIS_URL")
-                if not url:
-                    raise ConnectionError("REDIS_URL is not set for this function")
-                storage = RedisStorage(url, socket_timeout=self._timeout, socket_connect_timeout=self._timeout)
-                self._redis = MovingWindowRateLimiter(storage)
-            return self._redis
+            if self._script is None:
+                self._script = redis_client(self._url, self._timeout).register_script(COUNT_IN_WINDOW)
+            return self._script
 
     def hit(self, key: str, per_minute: int) -> Decision:
-        item = RateLimitItemPerMinute(max(1, per_minute))
+        limit = max(1, per_minute)
         try:
-            return self._decide(self.redis, item, key)
-        except Exception as error:  # the storage's own errors differ by backend; all mean "down"
-            log.warning("rate limiter: Redis unavailable (%s: %s); counting in this instance", type(error).__name__, error)
-            return self._decide(self._memory, item, key)
-
-    @staticmethod
-    def _decide(limiter: MovingWindowRateLimiter, item, key: str) -> Decision:
-        allowed = limiter.hit(item, key)
-        reset_at, remaining = limiter.get_window_stats(item, key)
-        return Decision(allowed, item.amount, max(0, remaining), max(0, math.ceil(reset_at - time.time())))
+            count, left_ms = self._count_in_redis()(keys=[f"ratelimit:{key}"], args=[WINDOW_MS])
+        except redis.RedisError as error:
+            log.warning("rate limiter: Redis unavailable (%s: %s); counting in this instance",
+                        type(error).__name__, error)
+            count, left_ms = self._memory.count(key)
+        return _decide(int(count), int(left_ms), limit)
 
 
 limiter = RateLimiter()

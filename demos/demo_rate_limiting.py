@@ -41,8 +41,10 @@ def main() -> int:
         demo.check(answer.get("retry-after") is not None, "the 429 says when to retry")
         status, _, _, _ = demo.call("GET", "/products", headers=headers)
         demo.check(status == 200, "reads have their own budget")
-        status, _, _, _ = demo.call("POST", "/products", {"name": f"Admin {uuid.uuid4().hex[:8]}", "unit": "g"})
-        demo.check(status == 201, "another principal (the admin key) is not affected")
+        other = {"x-api-key": new_key(["products:write"])}
+        status, _, _, _ = demo.call("POST", "/products", {"name": f"Other {uuid.uuid4().hex[:8]}", "unit": "g"},
+                                    headers=other)
+        demo.check(status == 201, "another principal (a second new key) is not affected")
     finally:
         ssm.put_parameter(Name=PARAMETER, Value=original, Type="String", Overwrite=True)
         demo.say(f"Put the write limit back to {original}.")

@@ -1,6 +1,7 @@
 """What every demo shares: find the running stack, call it, say what happened, and exit
 non-zero when something that should have happened did not."""
 
+import contextlib
 import json
 import os
 import sys
@@ -53,6 +54,22 @@ class Demo:
             status, raw, answer_headers = error.code, error.read(), dict(error.headers)
         elapsed = (time.perf_counter() - began) * 1000
         return status, {k.lower(): v for k, v in answer_headers.items()}, json.loads(raw) if raw else None, elapsed
+
+    @contextlib.contextmanager
+    def parameter_set_to(self, name: str, value: str):
+        """Put an SSM parameter to `value` for the block, then back to what it was."""
+        import boto3
+
+        ssm = boto3.client("ssm", endpoint_url=self.services["aws_endpoint_url"], region_name=self.services["region"],
+                           aws_access_key_id="test", aws_secret_access_key="test")
+        original = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+        ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
+        self.say(f"Set {name} from {original} to {value} with put-parameter.")
+        try:
+            yield original
+        finally:
+            ssm.put_parameter(Name=name, Value=original, Type="String", Overwrite=True)
+            self.say(f"Put {name} back to {original}.")
 
     def new_product(self) -> dict:
         status, _, body, _ = self.call("POST", "/products", {"name": f"Demo {uuid.uuid4().hex[:8]}", "unit": "g"})

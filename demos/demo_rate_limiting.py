@@ -6,8 +6,6 @@ import sys
 import time
 import uuid
 
-import boto3
-
 from common import ROOT, Demo
 
 PARAMETER = "/recipes/local/rate-limit/writes-per-minute"
@@ -21,12 +19,8 @@ def new_key(scopes: list[str]) -> str:
 
 def main() -> int:
     demo = Demo("rate limiting (per principal, in Redis)")
-    ssm = boto3.client("ssm", endpoint_url=demo.services["aws_endpoint_url"], region_name=demo.services["region"],
-                       aws_access_key_id="test", aws_secret_access_key="test")
-    original = ssm.get_parameter(Name=PARAMETER)["Parameter"]["Value"]
-    try:
-        ssm.put_parameter(Name=PARAMETER, Value="5", Type="String", Overwrite=True)
-        demo.say("Set the write limit to 5 a minute in SSM; waiting 6 s for the functions to see it...")
+    with demo.parameter_set_to(PARAMETER, "5"):
+        demo.say("Waiting 6 s for the functions to see the new write limit...")
         time.sleep(6)
         key = new_key(["products:read", "products:write"])
         headers = {"x-api-key": key}
@@ -45,9 +39,6 @@ def main() -> int:
         status, _, _, _ = demo.call("POST", "/products", {"name": f"Other {uuid.uuid4().hex[:8]}", "unit": "g"},
                                     headers=other)
         demo.check(status == 201, "another principal (a second new key) is not affected")
-    finally:
-        ssm.put_parameter(Name=PARAMETER, Value=original, Type="String", Overwrite=True)
-        demo.say(f"Put the write limit back to {original}.")
     return demo.finish()
 
 

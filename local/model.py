@@ -163,6 +163,8 @@ class AppModel(BaseModel):
 
     def function(self, name: str) -> FunctionSpec | None:
         """A function by logical id, FunctionName or ARN, as Lambda's API accepts them."""
+        if name in self.functions:  # the gateway and event sources use the logical id
+            return self.functions[name]
         for spec in self.functions.values():
             if name in (spec.logical_id, spec.function_name, spec.arn):
                 return spec

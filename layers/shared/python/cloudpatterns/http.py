@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable
 
-from .errors import AppError, BadRequest, Forbidden, PayloadTooLarge, UnsupportedMediaType
+from .errors import AppError, BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +75,6 @@ class Request:
     def scopes(self) -> set[str]:
         """The scopes the gatekeeper granted (its context carries them space-separated)."""
         return set(str(self.authorizer.get("scopes") or "").split())
-
-    def require_scope(self, scope: str) -> None:
-        """Defence in depth: the gatekeeper's policy already checked this route; a handler
-        checks again, so a misconfigured route still fails closed."""
-        if scope not in self.scopes:
-            raise Forbidden(f"this needs the {scope!r} scope", details={"required_scope": scope})
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())

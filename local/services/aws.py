@@ -1,4 +1,4 @@
-"""moto's server as the AWS endpoint (SNS, SQS, SSM, S3). It keeps its state in memory:
+"""moto's server (with the speed patches of moto_server.py) as the AWS endpoint (SNS, SQS, SSM, S3). It keeps its state in memory:
 provisioning recreates the resources on every start (see infra/provision.py for secrets)."""
 
 import signal
@@ -23,7 +23,8 @@ class EmbeddedAws:
         return f"http://127.0.0.1:{self.port}"
 
     def process(self, run_dir: Path) -> ManagedProcess:
-        argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
+        # By path: the launcher imports only moto, so it runs from any working directory.
+        argv = [sys.executable, str(Path(__file__).with_name("moto_server.py")), "-H", "127.0.0.1", "-p", str(self.port)]
         return ManagedProcess(ProcessSpec(self.name, argv, self.log_path), run_dir)
 
     def ready(self) -> bool:

@@ -16,7 +16,7 @@ from infra.errors import InfraError
 from infra.migrate import migrate
 from infra.seed import seed
 
-from . import event_tools, events
+from . import event_runner, event_tools, events
 from .apigw_event import proxy_event
 from .errors import LocalError
 from .http_server import HttpRequest
@@ -66,9 +66,9 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     exit_code = 0
     while not stop.wait(0.5):
-        died = stack.exited_service()
-        if died:
-            say(f"error: {died}; stopping the stack")
+        fatal = stack.supervise()
+        if fatal:
+            say(f"error: {fatal}; stopping the stack")
             exit_code = 1
             break
     stack.stop()
@@ -219,6 +219,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 def cmd_events(args: argparse.Namespace) -> int:
     settings = Settings.from_environ()
+    if args.action == "run":
+        return event_runner.run(settings, args.parameter_overrides, say)
     event_tools.tail(running_services(settings) or assumed_services(settings), say, args.count, args.from_start)
     return 0
 
@@ -318,10 +320,12 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("key_id", help="the key's id or its prefix as `keys list` shows it")
 
     events_cmd = commands.add_parser("events", help="watch events flow to their consumers")
-    tail = events_cmd.add_subparsers(dest="action", required=True, metavar="ACTION").add_parser(
-        "tail", help="each delivery: type, event id, consumer, path, outcome")
+    event_actions = events_cmd.add_subparsers(dest="action", required=True, metavar="ACTION")
+    tail = event_actions.add_parser("tail", help="each delivery: type, event id, consumer, path, outcome")
     tail.add_argument("--count", type=int, help="stop after this many lines")
     tail.add_argument("--from-start", action="store_true", help="show the log kept so far first")
+    overrides(event_actions.add_parser(
+        "run", help="the event source mappings alone, for a running `up` (which starts one itself)"))
     dlq = commands.add_parser("dlq", help="dead letters: list them, or move them back")
     dlq_actions = dlq.add_subparsers(dest="action", required=True, metavar="ACTION")
     dlq_actions.add_parser("list", help="every dead-letter queue, its count and first messages")

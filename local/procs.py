@@ -24,7 +24,7 @@ from .errors import LocalError
 class ProcessSpec:
     name: str
     argv: list[str]
-    log_path: Path
+    log_path: Path | None  # None: output goes where this process's own goes
     env: dict[str, str] | None = None
     user: str | None = None  # run as this system user (Postgres refuses to run as root)
     stop_signal: int = signal.SIGTERM
@@ -36,23 +36,30 @@ class ManagedProcess:
         self.spec = spec
         self.pidfile = Path(run_dir) / f"{spec.name}.pid"
         self.popen: subprocess.Popen | None = None
+        self.started_at: float | None = None  # epoch seconds
 
     @property
     def pid(self) -> int | None:
         return self.popen.pid if self.popen else None
 
     def start(self) -> None:
-        self.spec.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.pidfile.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.spec.log_path, "ab") as log:
+        log = None
+        if self.spec.log_path is not None:
+            self.spec.log_path.parent.mkdir(parents=True, exist_ok=True)
+            log = open(self.spec.log_path, "ab")
+        try:
             # A session of its own: Ctrl-C in the terminal reaches only `local up`, which
             # then stops each server in order, instead of every server dying at once.
             self.popen = subprocess.Popen(
-                self.spec.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                self.spec.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT if log else None,
                 env=self.spec.env, cwd=self.spec.cwd, start_new_session=True, **run_as(self.spec.user),
             )
-        record = {"pid": self.popen.pid, "create_time": psutil.Process(self.popen.pid).create_time(),
-                  "argv": self.spec.argv}
+        finally:
+            if log is not None:
+                log.close()
+        self.started_at = psutil.Process(self.popen.pid).create_time()
+        record = {"pid": self.popen.pid, "create_time": self.started_at, "argv": self.spec.argv}
         self.pidfile.write_text(json.dumps(record))
 
     def exit_code(self) -> int | None:
@@ -76,13 +83,13 @@ class ManagedProcess:
         while True:
             code = self.exit_code()
             if code is not None:
-                raise LocalError(f"{self.spec.name} exited during start with code {code}; "
-                                 f"see {self.spec.log_path}: {_last_line(self.spec.log_path)}")
+                where = f"; see {self.spec.log_path}: {_last_line(self.spec.log_path)}" if self.spec.log_path else ""
+                raise LocalError(f"{self.spec.name} exited during start with code {code}{where}")
             if probe():
                 return
             if time.monotonic() > deadline:
-                raise LocalError(f"{self.spec.name} did not become ready within {timeout:.0f} s; "
-                                 f"see {self.spec.log_path}")
+                where = f"; see {self.spec.log_path}" if self.spec.log_path else ""
+                raise LocalError(f"{self.spec.name} did not become ready within {timeout:.0f} s{where}")
             time.sleep(0.05)
 
 

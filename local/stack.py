@@ -1,8 +1,11 @@
-"""The whole local stack: embedded (or external) services, schema, AWS resources, gateway.
+"""The whole local stack: embedded (or external) services, schema, AWS resources, gateway,
+and the event runner.
 
 `Stack.start()` does everything `python -m local up` promises, in an order where nothing
-is started before every check that could refuse has passed; `Stack.stop()` stops what this
-Stack started, by process id, in reverse order.
+is started before every check that could refuse has passed; `Stack.supervise()` starts
+again a server or the event runner that exited (as a container runtime's restart policy
+would), and gives up on one that keeps dying; `Stack.stop()` stops what this Stack
+started, by process id, in reverse order.
 """
 
 import fcntl
@@ -14,12 +17,13 @@ import psycopg2
 
 from infra.api_keys import create_api_key, key_is_active
 from infra.migrate import migrate
+from infra.outbox_replay import return_to_outbox
 from infra.provision import AwsClients, deployment_for, provision
 from infra.template import load_template
 
 from . import settings as names
 from .errors import LocalError
-from .event_sources import EventSources
+from .event_runner import EventRunner
 from .gateway import Gateway
 from .http_server import HttpServer
 from .invoke_api import LambdaInvokeApi
@@ -35,6 +39,8 @@ from .settings import Settings
 
 READY_TIMEOUT = 30.0
 ADMIN_KEY_FILE = "admin-api-key"
+RESTART_LIMIT = 5  # restarts of one process within RESTART_WINDOW_S before the stack gives up
+RESTART_WINDOW_S = 60.0
 
 
 @dataclass
@@ -54,9 +60,13 @@ class Stack:
         self.run_dir = settings.state_dir / "run"
         self._processes: list[tuple[object, ManagedProcess]] = []
         self._runtime: Runtime | None = None
-        self._event_sources: EventSources | None = None
         self._servers: list[HttpServer] = []
         self._lock = None
+        self._restarts: dict[str, list[float]] = {}
+        self._reprovision = None  # after the AWS emulator restarted
+        self._replays: list[tuple[float, float]] = []  # dead emulators' lifetimes, events not yet returned
+        self._replay_warned = False
+        self._database_url: str | None = None
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -66,7 +76,8 @@ class Stack:
         self._acquire_lock()
         try:
             embedded = self._embedded_services()
-            for service in embedded:
+            runner = EventRunner(s.state_dir, self.parameter_overrides)
+            for service in [*embedded, runner]:
                 stale = stop_stale(self.run_dir, service.name, service.stop_signal)
                 if stale:
                     self.say(f"stopped {service.name} (pid {stale}) left running by an earlier run")
@@ -93,6 +104,8 @@ class Stack:
                                 region=s.region, account_id=deployment.account_id, pid=os.getpid())
             resolver, model = load_app(s, services, self.parameter_overrides, template=template)
             report = provision(template, resolver, clients, s.state_dir / "secrets.json")
+            self._reprovision = lambda: provision(template, resolver, clients, s.state_dir / "secrets.json")
+            self._database_url = urls["database"]
             admin_key = self._admin_key(urls["database"])
             step = self._done(f"AWS resources provisioned ({report.summary()})", step)
 
@@ -107,12 +120,13 @@ class Stack:
                 server.start()
                 self._servers.append(server)
             services.gateway_url, services.lambda_url = gateway.url, lambda_api.url
-            self._event_sources = EventSources(model, self._runtime, urls["aws"], urls["redis"], s.region,
-                                               deployment.account_id)
-            self._event_sources.start()
-            self._done(f"{len(model.functions)} functions served, {len(self._event_sources.threads)} event sources "
-                       "polling", step)
-            record_services(s, services)
+            record_services(s, services)  # the event runner reads where the services are from it
+            process = runner.process(self.run_dir)
+            process.start()
+            self._processes.append((runner, process))
+            process.wait_ready(runner.ready, READY_TIMEOUT)
+            self._done(f"{len(model.functions)} functions served, {runner.sources()} event sources polling "
+                       f"(event runner pid {process.pid})", step)
         except BaseException:
             self.stop()
             raise
@@ -121,9 +135,6 @@ class Stack:
 
     def stop(self) -> None:
         forget_services(self.settings)
-        if self._event_sources is not None:
-            self._event_sources.stop()
-            self._event_sources = None
         for server in self._servers:
             server.stop()
         self._servers = []
@@ -141,13 +152,56 @@ class Stack:
         self.say(f"  ok  {what} in {now - since:.2f} s")
         return now
 
-    def exited_service(self) -> str | None:
-        """The name and exit code of an embedded server that died, if one did."""
-        for service, process in self._processes:
+    def supervise(self) -> str | None:
+        """Start again each managed process that exited. Returns why the stack must stop
+        instead: one that keeps dying, or cannot be started again."""
+        self._return_held_events()
+        for index, (service, process) in enumerate(self._processes):
             code = process.exit_code()
-            if code is not None:
-                return f"{service.name} (pid {process.pid}) exited with code {code}; see {process.spec.log_path}"
+            if code is None:
+                continue
+            gone = time.time()
+            now = time.monotonic()
+            recent = [t for t in self._restarts.get(service.name, []) if now - t < RESTART_WINDOW_S]
+            if len(recent) >= RESTART_LIMIT:
+                return (f"{service.name} (pid {process.pid}) exited with code {code}, {len(recent) + 1} times within "
+                        f"{RESTART_WINDOW_S:.0f} s{_see(process)}")
+            self._restarts[service.name] = [*recent, now]
+            self.say(f"{service.name} (pid {process.pid}) exited with code {code}; starting it again")
+            started = process.started_at
+            replacement = service.process(self.run_dir)
+            try:
+                replacement.start()
+                self._processes[index] = (service, replacement)
+                replacement.wait_ready(service.ready, READY_TIMEOUT)
+                if service.name == "aws":
+                    self._after_aws_restart(started, gone)
+            except Exception as error:  # noqa: BLE001 - any failure here ends the stack, with its reason
+                return f"{service.name} could not be started again: {error}"
+            self._done(f"{service.name} back (pid {replacement.pid})", now)
         return None
+
+    def _after_aws_restart(self, started: float, gone: float) -> None:
+        """moto starts empty: the resources again, and the events the old one was holding."""
+        report = self._reprovision()
+        self.say(f"  AWS resources provisioned again ({report.summary()})")
+        self._replays.append((started, gone))
+        self._return_held_events()
+
+    def _return_held_events(self) -> None:
+        """Tried again on every turn while the database cannot be reached."""
+        while self._replays:
+            started, gone = self._replays[0]
+            try:
+                count = return_to_outbox(self._database_url, started, gone)
+            except psycopg2.Error as error:
+                if not self._replay_warned:
+                    self.say(f"  the events the old AWS emulator held wait for the database ({str(error).strip()})")
+                    self._replay_warned = True
+                return
+            self._replays.pop(0)
+            self._replay_warned = False
+            self.say(f"  {count} event(s) the old AWS emulator held went back to the outbox for the relay")
 
     # -- parts -----------------------------------------------------------------------
 
@@ -217,6 +271,10 @@ class Stack:
         if self._lock is not None:
             self._lock.close()  # closing the file releases the flock
             self._lock = None
+
+
+def _see(process: ManagedProcess) -> str:
+    return f"; see {process.spec.log_path}" if process.spec.log_path else ""
 
 
 _PORT_VARIABLES = {"postgres": names.POSTGRES_PORT, "redis": names.REDIS_PORT, "aws": names.AWS_PORT}

@@ -15,6 +15,7 @@ import psycopg2
 import pytest
 
 from local.procs import free_port
+from local.stack import RESTART_LIMIT
 
 
 def get_json(url: str):
@@ -99,7 +100,7 @@ def test_servers_left_by_a_killed_run_are_stopped_not_duplicated(local_env, star
         assert f"stopped {name} (pid {pid}) left running by an earlier run" in second.output
         assert not psutil.pid_exists(pid)
     assert get_json(gateway_url(second) + "/health")[0] == 200
-    assert len(second.service_pids()) == 3
+    assert len(second.service_pids()) == 3 and _pid_of(second, "events")
 
 
 def test_a_second_up_on_the_same_state_is_refused(local_env, start_local_up):
@@ -154,7 +155,8 @@ def test_external_services_are_used_instead_of_embedded_ones(local_env, start_lo
     env = {**local_env, "DATABASE_URL": postgres_url, "REDIS_URL": redis_url, "AWS_ENDPOINT_URL": aws_url}
     run = start_local_up(env).wait_ready()
     assert "embedded: none" in run.output
-    assert run.service_pids() == {}
+    assert run.service_pids() == {}  # only the event runner, which is no server
+    assert psutil.pid_exists(_pid_of(run, "events"))
     assert get_json(gateway_url(run) + "/health")[0] == 200
 
 
@@ -168,10 +170,43 @@ def test_broken_template_names_the_file_and_the_problem(local_env, start_local_u
     assert not (run.state_dir / "run").exists()  # refused before anything started
 
 
-def test_a_server_that_dies_stops_the_stack_with_its_name(local_env, start_local_up):
+def _pid_of(run, name: str) -> int | None:
+    try:
+        return json.loads((run.state_dir / "run" / f"{name}.pid").read_text())["pid"]
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _wait_for_new_pid(run, name: str, old: int, timeout: float = 30) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pid = _pid_of(run, name)
+        if pid not in (None, old) and f"ok  {name} back (pid {pid})" in run.output:
+            return pid
+        time.sleep(0.1)
+    raise AssertionError(f"{name} was not started again:\n{run.output}")
+
+
+def test_a_server_or_the_event_runner_that_dies_is_started_again(local_env, start_local_up):
     run = start_local_up(local_env).wait_ready()
+    for name in ("redis", "events"):
+        old = _pid_of(run, name)
+        os.kill(old, signal.SIGKILL)
+        new = _wait_for_new_pid(run, name, old)
+        assert f"{name} (pid {old}) exited with code -9; starting it again" in run.output
+        assert psutil.pid_exists(new) and not psutil.pid_exists(old)
+    assert get_json(gateway_url(run) + "/health")[0] == 200
+    assert run.process.poll() is None
+
+
+def test_a_server_that_keeps_dying_stops_the_stack_with_its_name(local_env, start_local_up):
+    run = start_local_up(local_env).wait_ready()
+    pid = _pid_of(run, "redis")
+    for _ in range(RESTART_LIMIT):
+        os.kill(pid, signal.SIGKILL)
+        pid = _wait_for_new_pid(run, "redis", pid)
     pids = run.service_pids()
-    os.kill(pids["redis"], signal.SIGKILL)
+    os.kill(pid, signal.SIGKILL)
     assert run.wait_exit() == 1
-    assert f"error: redis (pid {pids['redis']}) exited with code -9" in run.output
-    assert not [pid for pid in pids.values() if psutil.pid_exists(pid)]
+    assert f"error: redis (pid {pid}) exited with code -9, {RESTART_LIMIT + 1} times within 60 s" in run.output
+    assert not [p for p in pids.values() if psutil.pid_exists(p)]

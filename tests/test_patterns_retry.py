@@ -2,6 +2,7 @@
 raised at once; database units of work retried only when that is safe."""
 
 import logging
+import time
 
 import psycopg2
 import psycopg2.errors
@@ -104,6 +105,23 @@ def test_no_retry_outlives_the_invocation():
     assert len(fn.calls) == 1  # 150 ms left is less than the safety margin: no second try
 
 
+def test_no_retry_starts_past_its_time_budget():
+    fn = flaky([redis.ConnectionError("x")] * 100)
+    began = time.monotonic()
+    with pytest.raises(redis.ConnectionError):
+        retry.call(fn, attempts=100, base_delay=0.02, max_delay=0.05, within_s=0.3)
+    assert time.monotonic() - began < 0.3 + 0.1  # the last sleep fits in the budget
+    assert 3 < len(fn.calls) < 100
+
+
+def test_an_unreachable_database_is_retried_for_seconds_then_503():
+    database = Database("postgresql://nobody@127.0.0.1:1/none")
+    began = time.monotonic()
+    with pytest.raises(DependencyUnavailable, match="the database is unavailable"):
+        database.run(lambda cursor: None)
+    assert Database.RETRY_WITHIN_S - 1 < time.monotonic() - began <= Database.RETRY_WITHIN_S + 0.5  # rides out a restart, then gives up
+
+
 # -- database units of work --------------------------------------------------------------------
 
 def test_a_dropped_connection_is_replaced_and_the_work_retried(migrated_database, caplog):
@@ -114,7 +132,7 @@ def test_a_dropped_connection_is_replaced_and_the_work_retried(migrated_database
     with caplog.at_level(logging.WARNING):
         new_pid = database.run(lambda cursor: cursor.execute("SELECT pg_backend_pid() AS pid") or cursor.fetchone()["pid"])
     assert new_pid != pid
-    assert "retrying database transaction (attempt 2 of 3)" in caplog.text
+    assert "retrying database transaction (attempt 2 of 50)" in caplog.text
 
 
 def test_a_serialization_failure_rolls_back_and_the_work_runs_again(migrated_database):

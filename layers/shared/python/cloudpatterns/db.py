@@ -38,11 +38,16 @@ class Database:
                                                 application_name=os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "recipes"))
         return self._connection
 
-    def run(self, work, *, context=None, retry_commit: bool = False, attempts: int = 3):
+    # Long enough to ride out a Postgres restart (about a second here, a failover on RDS
+    # takes longer), short enough that a database that stays down answers 503 soon.
+    RETRY_WITHIN_S = 4.0
+
+    def run(self, work, *, context=None, retry_commit: bool = False, attempts: int = 50):
         """work(cursor) inside one transaction, committed when it returns, rolled back if it
         raises. A transient fault before COMMIT rolled the transaction back, so the work is
-        tried again; one during COMMIT is retried only when `retry_commit` says a repeat is
-        harmless (an idempotency key). Out of tries: DependencyUnavailable (503)."""
+        tried again (for up to RETRY_WITHIN_S, never past the invocation's remaining time);
+        one during COMMIT is retried only when `retry_commit` says a repeat is harmless (an
+        idempotency key). Out of tries: DependencyUnavailable (503)."""
         def attempt():
             connection = self.connection()
             committing = False
@@ -59,7 +64,8 @@ class Database:
                 raise
 
         try:
-            return retry.call(attempt, context=context, attempts=attempts, what="database transaction")
+            return retry.call(attempt, context=context, attempts=attempts, what="database transaction",
+                              max_delay=0.5, within_s=self.RETRY_WITHIN_S)
         except CommitOutcomeUnknown:
             raise DependencyUnavailable("the database connection failed during commit; the write may or may not "
                                         "have been saved (send an Idempotency-Key to make retries safe)") from None

@@ -63,9 +63,19 @@ def _within_remaining_time(context):
     return stop
 
 
+def _within(seconds: float | None):
+    """Stop when the next attempt would start more than `seconds` after the first."""
+    def stop(retry_state: tenacity.RetryCallState) -> bool:
+        return seconds is not None and retry_state.seconds_since_start + retry_state.upcoming_sleep > seconds
+
+    return stop
+
+
 def call(fn, *, context=None, attempts: int = 3, what: str = "call", retry_if=is_transient,
-         base_delay: float = 0.05, max_delay: float = 1.0):
-    """fn() with up to `attempts` tries for transient faults; the last error is raised."""
+         base_delay: float = 0.05, max_delay: float = 1.0, within_s: float | None = None):
+    """fn() with up to `attempts` tries for transient faults, none started later than
+    `within_s` after the first (when given) or past the invocation's remaining time; the
+    last error is raised."""
     def log_retry(state: tenacity.RetryCallState) -> None:
         error = state.outcome.exception()
         log.warning("retrying %s (attempt %d of %d) in %.0f ms after %s: %s", what, state.attempt_number + 1,
@@ -74,7 +84,7 @@ def call(fn, *, context=None, attempts: int = 3, what: str = "call", retry_if=is
 
     retrying = tenacity.Retrying(
         retry=tenacity.retry_if_exception(retry_if),
-        stop=tenacity.stop_after_attempt(attempts) | _within_remaining_time(context),
+        stop=tenacity.stop_after_attempt(attempts) | _within(within_s) | _within_remaining_time(context),
         wait=tenacity.wait_random_exponential(multiplier=base_delay, max=max_delay),
         before_sleep=log_retry,
         sleep=time.sleep,

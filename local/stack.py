@@ -41,6 +41,7 @@ READY_TIMEOUT = 30.0
 ADMIN_KEY_FILE = "admin-api-key"
 RESTART_LIMIT = 5  # restarts of one process within RESTART_WINDOW_S before the stack gives up
 RESTART_WINDOW_S = 60.0
+REPLAY_DELAY_S = 2.0
 
 
 @dataclass
@@ -64,7 +65,8 @@ class Stack:
         self._lock = None
         self._restarts: dict[str, list[float]] = {}
         self._reprovision = None  # after the AWS emulator restarted
-        self._replays: list[tuple[float, float]] = []  # dead emulators' lifetimes, events not yet returned
+        # (old emulator's start, new one provisioned, when to look): events not yet returned
+        self._replays: list[tuple[float, float, float]] = []
         self._replay_warned = False
         self._database_url: str | None = None
 
@@ -160,7 +162,6 @@ class Stack:
             code = process.exit_code()
             if code is None:
                 continue
-            gone = time.time()
             now = time.monotonic()
             recent = [t for t in self._restarts.get(service.name, []) if now - t < RESTART_WINDOW_S]
             if len(recent) >= RESTART_LIMIT:
@@ -175,25 +176,31 @@ class Stack:
                 self._processes[index] = (service, replacement)
                 replacement.wait_ready(service.ready, READY_TIMEOUT)
                 if service.name == "aws":
-                    self._after_aws_restart(started, gone)
+                    self._after_aws_restart(started)
             except Exception as error:  # noqa: BLE001 - any failure here ends the stack, with its reason
                 return f"{service.name} could not be started again: {error}"
             self._done(f"{service.name} back (pid {replacement.pid})", now)
         return None
 
-    def _after_aws_restart(self, started: float, gone: float) -> None:
-        """moto starts empty: the resources again, and the events the old one was holding."""
+    def _after_aws_restart(self, started: float) -> None:
+        """moto starts empty: the resources again, and the events the old one was holding.
+        Until the subscriptions exist again the new topic takes events and delivers them
+        to no one, so the window to send again ends when provisioning is done."""
         report = self._reprovision()
+        provisioned = time.time()
         self.say(f"  AWS resources provisioned again ({report.summary()})")
-        self._replays.append((started, gone))
-        self._return_held_events()
+        # published_at is stamped in a transaction of its own just after SNS answered: wait
+        # for the marks of events sent during provisioning to be in before looking for them.
+        self._replays.append((started, provisioned, time.monotonic() + REPLAY_DELAY_S))
 
     def _return_held_events(self) -> None:
         """Tried again on every turn while the database cannot be reached."""
         while self._replays:
-            started, gone = self._replays[0]
+            started, until, not_before = self._replays[0]
+            if time.monotonic() < not_before:
+                return
             try:
-                count = return_to_outbox(self._database_url, started, gone)
+                count = return_to_outbox(self._database_url, started, until)
             except psycopg2.Error as error:
                 if not self._replay_warned:
                     self.say(f"  the events the old AWS emulator held wait for the database ({str(error).strip()})")

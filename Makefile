@@ -17,9 +17,11 @@ test: $(STAMP)
 install: $(STAMP)
 
 # The long reliability runs: 100 generated cases per operation, with and without a credential,
-# plus the hostile-input, token-attack and concurrency suites.
+# the hostile-input, token-attack and concurrency suites, and a 60 s load run with faults
+# injected (its figures printed; tests/load/run.py).
 reliability: $(STAMP)
-	FUZZ_EXAMPLES=100 $(PY) -m pytest -s tests/test_fuzz_api.py tests/test_hostile_input.py tests/test_token_attacks.py
+	FUZZ_EXAMPLES=100 LOAD_SECONDS=60 $(PY) -m pytest -s tests/test_fuzz_api.py tests/test_hostile_input.py \
+		tests/test_token_attacks.py tests/test_load_faults.py
 
 # Every pattern's demo against the stack, with a summary; DEMO_ARGS=--keep leaves it running.
 demo: $(STAMP)

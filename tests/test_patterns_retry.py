@@ -164,9 +164,11 @@ def test_permanent_database_errors_are_not_retried(migrated_database):
 
 
 class FirstCommitLost:
-    """A real connection whose first COMMIT is lost on the way: the outcome is unknown."""
+    """A real connection whose first COMMIT is lost on the way: the connection drops either
+    before the server saw the COMMIT (the transaction rolls back) or after it committed."""
 
     commits = 0
+    server_committed = False
 
     def __init__(self, connection):
         self.connection = connection
@@ -177,27 +179,62 @@ class FirstCommitLost:
     def commit(self):
         FirstCommitLost.commits += 1
         if FirstCommitLost.commits == 1:
+            if FirstCommitLost.server_committed:
+                self.connection.commit()
             self.connection.close()
             raise psycopg2.OperationalError("server closed the connection unexpectedly")
         self.connection.commit()
 
 
-def test_a_lost_commit_is_retried_only_with_an_idempotency_key(migrated_database):
-    database, attempts = Database(migrated_database), []
+@pytest.fixture
+def lost_commit(migrated_database):
+    database = Database(migrated_database)
     real = database.connection
     database.connection = lambda: FirstCommitLost(real())
+    FirstCommitLost.commits = 0
+    return database
 
+
+def _insert_product(attempts: list, name: str):
     def work(cursor):
         attempts.append(1)
-        cursor.execute("SELECT 1")
+        cursor.execute("INSERT INTO products (name, unit) VALUES (%s, 'g') RETURNING id", (name,))
+        return cursor.fetchone()["id"]
+    return work
 
-    FirstCommitLost.commits = 0
+
+def _count_named(database_url: str, name: str) -> int:
+    with psycopg2.connect(database_url) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM products WHERE name = %s", (name,))
+        return cursor.fetchone()[0]
+
+
+def test_a_commit_lost_before_the_server_saw_it_is_found_rolled_back_and_retried(lost_commit, migrated_database):
+    FirstCommitLost.server_committed, attempts = False, []
+    product_id = lost_commit.run(_insert_product(attempts, "Lost commit, rolled back"))
+    assert len(attempts) == 2 and product_id  # no idempotency key needed: the first did not happen
+    assert _count_named(migrated_database, "Lost commit, rolled back") == 1
+
+
+def test_a_commit_lost_after_the_server_committed_is_not_repeated(lost_commit, migrated_database, caplog):
+    FirstCommitLost.server_committed, attempts = True, []
+    with caplog.at_level(logging.WARNING):
+        product_id = lost_commit.run(_insert_product(attempts, "Lost commit, committed"))
+    assert len(attempts) == 1 and product_id
+    assert _count_named(migrated_database, "Lost commit, committed") == 1
+    assert "was committed" in caplog.text
+
+
+def test_when_the_outcome_cannot_be_told_only_an_idempotency_key_allows_a_retry(lost_commit, migrated_database,
+                                                                              monkeypatch):
+    monkeypatch.setattr(lost_commit, "_outcome_of", lambda xid, context: None)  # e.g. still in progress
+    FirstCommitLost.server_committed, attempts = False, []
     with pytest.raises(DependencyUnavailable, match="may or may not have been saved"):
-        database.run(work)
+        lost_commit.run(_insert_product(attempts, "Lost commit, unknown"))
     assert len(attempts) == 1  # not repeated: it might have been saved
 
     FirstCommitLost.commits, attempts[:] = 0, []
-    database.run(work, retry_commit=True)
+    lost_commit.run(_insert_product(attempts, "Lost commit, unknown"), retry_commit=True)
     assert len(attempts) == 2  # an idempotency key makes the repeat harmless
 
 

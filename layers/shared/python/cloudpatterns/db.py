@@ -45,22 +45,33 @@ class Database:
     def run(self, work, *, context=None, retry_commit: bool = False, attempts: int = 50):
         """work(cursor) inside one transaction, committed when it returns, rolled back if it
         raises. A transient fault before COMMIT rolled the transaction back, so the work is
-        tried again (for up to RETRY_WITHIN_S, never past the invocation's remaining time);
-        one during COMMIT is retried only when `retry_commit` says a repeat is harmless (an
-        idempotency key). Out of tries: DependencyUnavailable (503)."""
+        tried again (for up to RETRY_WITHIN_S, never past the invocation's remaining time).
+        When the connection fails during COMMIT, the database is asked what became of the
+        transaction: committed, the work's result stands; rolled back, it is tried again.
+        Only when that cannot be told is it retried on the strength of `retry_commit` (an
+        idempotency key makes a repeat harmless) or answered 503. Out of tries: 503 too."""
         def attempt():
             connection = self.connection()
+            xid = None
             committing = False
             try:
                 with connection.cursor() as cursor:
                     result = work(cursor)
+                    # NULL when the work wrote nothing: then there is nothing a lost COMMIT could have saved.
+                    cursor.execute("SELECT txid_current_if_assigned()::text AS xid")
+                    xid = cursor.fetchone()["xid"]
                 committing = True
                 connection.commit()
                 return result
             except BaseException as error:
                 self._after_failure(connection)
-                if committing and retry.is_transient(error) and not retry_commit:
-                    raise CommitOutcomeUnknown(str(error)) from error
+                if committing and retry.is_transient(error):
+                    outcome = "aborted" if xid is None else self._outcome_of(xid, context)
+                    if outcome == "committed":
+                        log.warning("the connection failed during COMMIT; transaction %s was committed", xid)
+                        return result
+                    if outcome != "aborted" and not retry_commit:
+                        raise CommitOutcomeUnknown(str(error)) from error
                 raise
 
         try:
@@ -73,6 +84,24 @@ class Database:
             if retry.is_transient(error):
                 raise DependencyUnavailable("the database is unavailable; try again shortly") from error
             raise
+
+    def _outcome_of(self, xid: str, context) -> str | None:
+        """'committed', 'aborted', or None when it cannot be told (in progress, unknown, or
+        the database not back within the retry budget). txid_status: Postgres 10+."""
+        def ask():
+            connection = psycopg2.connect(self.url, connect_timeout=2)
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT txid_status(%s::bigint)", (xid,))
+                    return cursor.fetchone()[0]
+            finally:
+                connection.close()
+        try:
+            status = retry.call(ask, context=context, attempts=50, what="asking how a lost COMMIT ended",
+                                max_delay=0.5, within_s=self.RETRY_WITHIN_S)
+        except psycopg2.Error:
+            return None
+        return status if status in ("committed", "aborted") else None
 
     def _after_failure(self, connection) -> None:
         try:

@@ -4,9 +4,10 @@ SQS keeps a message until a consumer deletes it; moto keeps it in memory only, s
 process dies the messages in its queues are gone. The outbox remembers what went to SNS
 and when, so every event sent to SNS while the dead emulator ran goes back to unpublished,
 and the scheduled relay sends it again to the new one; so does every event sent while the
-new one was being provisioned (its topic may have had no subscriptions yet). Some were consumed already; the
-consumers are idempotent by event id, so that costs a duplicate delivery, not a duplicate
-effect. Events that went through the Redis fallback are not touched (Redis kept them).
+new one was being provisioned (its topic may have had no subscriptions yet). Some were
+consumed already; the consumers are idempotent by event id, so that costs a duplicate
+delivery, not a duplicate effect. Events that went through the Redis fallback are not
+touched (Redis kept them).
 """
 
 import psycopg2

@@ -220,7 +220,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
 def cmd_events(args: argparse.Namespace) -> int:
     settings = Settings.from_environ()
     if args.action == "run":
-        return event_runner.run(settings, args.parameter_overrides, say)
+        return event_runner.run(settings, args.parameter_overrides)
     event_tools.tail(running_services(settings) or assumed_services(settings), say, args.count, args.from_start)
     return 0
 

@@ -30,7 +30,7 @@ def ready_file(run_dir: Path) -> Path:
     return Path(run_dir) / f"{NAME}.ready"
 
 
-def run(settings: Settings, parameter_overrides: dict[str, str], say=print) -> int:
+def run(settings: Settings, parameter_overrides: dict[str, str]) -> int:
     services = running_services(settings)
     if services is None:
         raise LocalError(f"no `python -m local up` is running on {settings.state_dir}; start it first")

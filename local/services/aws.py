@@ -1,5 +1,6 @@
-"""moto's server (with the speed patches of moto_server.py) as the AWS endpoint (SNS, SQS, SSM, S3). It keeps its state in memory:
-provisioning recreates the resources on every start (see infra/provision.py for secrets)."""
+"""moto's server, with the speed patches of moto_server.py, as the AWS endpoint (SNS, SQS,
+SSM, S3). It keeps its state in memory: provisioning recreates the resources on every start
+(see infra/provision.py for secrets), and on every restart by `local up`."""
 
 import signal
 import sys

@@ -27,6 +27,7 @@ from infra.migrate import migrate
 from local.services.aws import EmbeddedAws
 from local.services.postgres import EmbeddedPostgres
 from local.services.redis import EmbeddedRedis
+from stats import percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND = ".venv/bin/python bench/api.py"
@@ -91,11 +92,6 @@ def timed(handler, request: dict, samples: int, before=lambda: None) -> list[flo
         handler(request, None)
         durations.append(time.perf_counter() - began)
     return durations
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def main() -> None:

@@ -31,14 +31,10 @@ from local.procs import free_port
 from local.runtime import Runtime
 from local.services.postgres import EmbeddedPostgres
 from local.services.redis import EmbeddedRedis
+from stats import percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND = ".venv/bin/python bench/auth.py"
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def time_checks(authorizers: Authorizers, spec, request: HttpRequest, arn: str, loop, samples: int) -> list[float]:

@@ -37,6 +37,7 @@ from local.runtime import Runtime
 from local.services.aws import EmbeddedAws
 from local.services.postgres import EmbeddedPostgres
 from local.services.redis import EmbeddedRedis
+from stats import percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND = ".venv/bin/python bench/events.py"
@@ -152,11 +153,6 @@ def sustained(topic_arn: str, aws_url: str, database_url: str, log: Path, count:
     seen = entries(log)
     done = [i for i in committed if i in seen]
     return [seen[i] - committed[i] for i in done], max(seen[i] for i in done) - began
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 from local.lambda_logs import ConsoleLog
 from local.model import AppModel, FunctionSpec
 from local.runtime import Runtime
+from stats import percentile
 
 COMMAND = ".venv/bin/python bench/runtime.py"
 
@@ -49,11 +50,6 @@ def runtime_for(spec: FunctionSpec) -> Runtime:
                      subscriptions={}, parameters={})
     # The console log is kept in memory: the terminal's speed is not the runtime's.
     return Runtime(model, "us-east-1", "123456789012", console=ConsoleLog(io.StringIO()))
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def warm_overhead(spec: FunctionSpec, count: int) -> dict:

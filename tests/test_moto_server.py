@@ -2,6 +2,7 @@
 moto, and each answers as the code it replaces does."""
 
 import importlib.util
+import string
 import time
 from pathlib import Path
 
@@ -19,7 +20,8 @@ def patched():
     from moto.sqs import models as sqs_models
 
     originals = {"modules": list(backends.list_of_moto_modules()), "camel": core_utils.camelcase_to_underscores,
-                 "unix_time": sqs_models.unix_time, "unix_time_millis": sqs_models.unix_time_millis}
+                 "unix_time": sqs_models.unix_time, "unix_time_millis": sqs_models.unix_time_millis,
+                 "receipt_handle": sqs_models.generate_receipt_handle}
     spec = importlib.util.spec_from_file_location("moto_server", ROOT / "local" / "services" / "moto_server.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -30,7 +32,7 @@ def patched():
 def test_every_patch_finds_its_target_in_the_installed_moto(patched):
     module, _ = patched
     assert module.SKIPPED == []
-    assert len(module.PATCHED) == 8
+    assert len(module.PATCHED) == 11
 
 
 def test_the_patched_functions_answer_as_the_originals(patched):
@@ -44,6 +46,23 @@ def test_the_patched_functions_answer_as_the_originals(patched):
         assert core_responses.camelcase_to_underscores(name) == originals["camel"](name)
     assert sqs_models.unix_time() == pytest.approx(originals["unix_time"](), abs=0.05)
     assert sqs_models.unix_time_millis() == pytest.approx(originals["unix_time_millis"](), abs=50)
+    handles = {sqs_models.generate_receipt_handle() for _ in range(1000)}
+    original = originals["receipt_handle"]()
+    assert len(handles) == 1000  # none repeats
+    assert {len(handle) for handle in handles} == {len(original)}
+    assert set("".join(handles)) == set(string.ascii_lowercase) >= set(original)
+
+
+def test_receiving_some_message_attributes_leaves_the_others_on_the_queued_message(patched):
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="filtered")["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="m", MessageAttributes={
+            "kept": {"DataType": "String", "StringValue": "1"}, "other": {"DataType": "String", "StringValue": "2"}})
+        first = sqs.receive_message(QueueUrl=url, MessageAttributeNames=["kept"], VisibilityTimeout=0)["Messages"][0]
+        again = sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"])["Messages"][0]
+        assert set(first["MessageAttributes"]) == {"kept"} and set(again["MessageAttributes"]) == {"kept", "other"}
+        assert first["ReceiptHandle"] != again["ReceiptHandle"]
 
 
 def test_messages_past_the_retention_period_are_still_not_received(patched):

@@ -1,6 +1,7 @@
-"""moto's server, with the speed patches of moto_server.py, as the AWS endpoint (SNS, SQS,
-SSM, S3). It keeps its state in memory: provisioning recreates the resources on every start
-(see infra/provision.py for secrets), and on every restart by `local up`."""
+"""moto as the AWS endpoint (SNS, SQS, SSM, S3), run by moto_server.py: behind a keep-alive
+server, with the event pipeline's requests on a fast path and moto's slowest costs patched.
+It keeps its state in memory: provisioning recreates the resources on every start (see
+infra/provision.py for secrets), and on every restart by `local up`."""
 
 import signal
 import sys

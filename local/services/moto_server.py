@@ -1,27 +1,41 @@
-"""moto's server, with four of its per-request costs taken out; run as
-`python local/services/moto_server.py -H HOST -p PORT` (the arguments of `moto.server`).
+"""The local AWS endpoint: moto, with its per-request costs taken out; run as
+`python local/services/moto_server.py -H HOST -p PORT`.
 
-Measured on moto 5.2 (bench/events.py, docs/ARCHITECTURE.md): a trivial request cost the
-server about 5 ms and SQS grew slower with every message a queue held, so a consumer that
-fell behind never caught up. The causes, each a pure function or a clock read, so the
-replacements change no answer, only how long it takes:
+Measured on moto 5.2 (bench/events.py, docs/ARCHITECTURE.md), moto as it ships cost the
+server about 5 ms for a trivial request, closed the connection after every answer, and
+grew slower with every message a queue held. Three layers take that out:
 
-- to route a request, moto lists its own package folder and stats each entry (about 170
-  stat calls per request): the list is the same for the life of the process, so it is
-  read once;
-- camelCase to snake_case conversion runs dozens of times per request on the same few
-  names: memoised;
-- SQS reads the clock through datetime arithmetic (about 10 µs) once or more per message
-  in the queue on every send and receive: the same epoch seconds come from time.time();
-- for each message it receives, SQS checks the retention period by building every queue
-  attribute three times, counting all messages each time: it now reads the one attribute.
+- the server is keepalive_http.py's (connections stay open), not werkzeug's;
+- the event pipeline's own requests (SNS Publish, SQS ReceiveMessage and
+  DeleteMessageBatch) are answered by moto_fast_path.py straight from moto's backends;
+  everything else goes to moto's application as before;
+- the patches below, each replacing a pure function, a clock read or a copy, so that no
+  answer changes, only how long it takes:
+  - to route a request, moto lists its own package folder and stats each entry (about 170
+    stat calls per request): the list is the same for the life of the process, so it is
+    read once;
+  - camelCase to snake_case conversion runs dozens of times per request on the same few
+    names: memoised;
+  - SQS reads the clock through datetime arithmetic (about 10 µs) once or more per message
+    in the queue on every send and receive: the same epoch seconds come from time.time();
+  - for each message it receives, SQS checks the retention period by building every queue
+    attribute three times, counting all messages each time: it now reads the one attribute;
+  - a receipt handle took 185 calls to the random generator, one per letter: now one;
+  - each received message was deep-copied, attributes and all, so that filtering its message
+    attributes would not touch the queue's message: a shallow copy does that (see below).
 
 A patch whose target moved in another moto version is skipped with a warning: moto then
-runs as it ships, slower but right. tests/test_moto_server.py checks that all apply.
+runs as it ships, slower but right. tests/test_moto_server.py checks that all apply, and
+tests/test_local_aws_endpoint.py that the fast path answers as moto's handlers do.
 """
 
+import argparse
+import copy
 import functools
+import signal
+import string
 import sys
+import threading
 import time
 
 PATCHED: list[str] = []
@@ -65,12 +79,36 @@ def _direct_retention_check(original):
     return is_message_valid_based_on_retention_period
 
 
+def _fast_receipt_handle(original):
+    from moto.moto_api._internal import mock_random
+
+    length = len(original())
+    letters = string.ascii_lowercase
+    table = bytes(ord(letters[byte % len(letters)]) for byte in range(256))
+    # One call to moto's seeded generator for the whole handle, not one per letter.
+    return lambda: mock_random.randbytes(length).translate(table).decode("ascii")
+
+
+def _shallow_message_copies(original):
+    from moto.sqs.models import Message
+
+    def deepcopy(value, memo=None):
+        # SQS copies each message it receives so that filtering the copy's message attributes
+        # leaves the queue's message alone; the filter replaces that dict, it never changes
+        # one in place, so a shallow copy keeps the queue's message just as untouched.
+        if type(value) is Message:
+            return copy.copy(value)
+        return original(value, memo)
+    return deepcopy
+
+
 def apply() -> None:
     from moto import backends
     from moto.core import responses as core_responses
     from moto.core import utils as core_utils
     from moto.sns import models as sns_models
     from moto.sqs import models as sqs_models
+    from moto.sqs import utils as sqs_utils
 
     _patch(backends, "list_of_moto_modules", _cached_module_list)
     # Modules that imported the function by name hold their own reference: patch each.
@@ -79,15 +117,71 @@ def apply() -> None:
     _patch(sqs_models, "unix_time", _fast_unix_time)
     _patch(sqs_models, "unix_time_millis", _fast_unix_time_millis)
     _patch(sqs_models.SQSBackend, "is_message_valid_based_on_retention_period", _direct_retention_check)
+    for module in (sqs_utils, sqs_models):
+        _patch(module, "generate_receipt_handle", _fast_receipt_handle)
+    _patch(sqs_models, "deepcopy", _shallow_message_copies)
+
+
+def _moto_environ(headers) -> dict:
+    """What moto's own request handler adds to the environ: headers whose names have an
+    underscore (S3 metadata keys may), under their original spelling. A dashed header of
+    the same name wins, as in moto."""
+    from moto.moto_server.werkzeug_app import (PRESERVED_HEADER_NAMES_ENVIRON_KEY, environ_key_for_header,
+                                               should_preserve_original_header_name)
+
+    dashed = {environ_key_for_header(name) for name in headers.keys() if "_" not in name}
+    names: dict[str, str] = {}
+    values: dict[str, list[str]] = {}
+    for name, value in headers.items():
+        key = environ_key_for_header(name)
+        if should_preserve_original_header_name(name) and key not in dashed:
+            names.setdefault(key, name)
+            values.setdefault(key, []).append(value.replace("\r\n", ""))
+    return {**{key: ",".join(found) for key, found in values.items()}, PRESERVED_HEADER_NAMES_ENVIRON_KEY: names}
+
+
+def serve(host: str, port: int) -> None:
+    """moto's application behind a keep-alive server, with the event pipeline's requests
+    answered by the fast path first (keepalive_http.py and moto_fast_path.py say why)."""
+    import os
+
+    from keepalive_http import KeepAliveServer, wsgi_responder
+    from moto.server import DomainDispatcherApplication, create_backend_app
+    from moto_fast_path import FastPath
+
+    os.environ.setdefault("MOTO_PORT", str(port))  # as moto's server does: the URLs it makes use it
+    fast_path = FastPath()
+    moto_app = wsgi_responder(DomainDispatcherApplication(create_backend_app), host, port, _moto_environ)
+
+    def respond(method, target, headers, body):
+        return fast_path.answer(method, target, headers, body) or moto_app(method, target, headers, body)
+
+    server = KeepAliveServer((host, port), respond)
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    print(f"local AWS endpoint (moto {_moto_version()}) on http://{host}:{port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:  # SIGINT: stop as quietly as SIGTERM does
+        pass
+    finally:
+        server.server_close()
+
+
+def _moto_version() -> str:
+    from importlib.metadata import version
+
+    return version("moto")
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description="moto, patched and served with keep-alive")
+    parser.add_argument("-H", "--host", default="127.0.0.1")
+    parser.add_argument("-p", "--port", type=int, default=5000)
+    args = parser.parse_args()
     apply()
     if SKIPPED:
         print(f"moto_server: not patched (moved in this moto version): {', '.join(SKIPPED)}", file=sys.stderr)
-    from moto.server import main as moto_main
-
-    moto_main(sys.argv[1:])
+    serve(args.host, args.port)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ are claimed again after the queue's visibility timeout, and moved to a dead-lett
 after maxReceiveCount deliveries.
 """
 
+import collections
 import json
 import logging
 import os
@@ -19,41 +20,77 @@ import re
 import threading
 import time
 
-import boto3
 import redis
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
 
 from .events import schedule_event, sqs_record
 from .model import AppModel, FunctionSpec, QueueSpec, SqsEvent
 from .runtime import Runtime
+from .sqs_client import SqsClient, SqsError
 
 log = logging.getLogger("local.events")
 EVENT_LOG_STREAM = "local:event-log"  # what `python -m local events tail` reads
 SCHEDULE_OVERRIDE = "LOCAL_SCHEDULE_SECONDS"
 LONG_POLL_S = 1
+WINDOW_POLL_S = 0.02  # within a batching window, how long to let messages gather between receives
 
 
 class EventLog:
-    """Each delivery's outcome, on a capped Redis stream, for `events tail`."""
+    """Each delivery's outcome, on a capped Redis stream, for `events tail`.
 
-    def __init__(self, client: redis.Redis | None):
+    Written by a thread of its own, in batches, a tenth of a second apart: the log is for
+    people watching, and a Redis round trip inside every delivery cost the pollers about a
+    tenth of their CPU. When Redis is down, lines are dropped, never waited for."""
+
+    def __init__(self, client: redis.Redis | None, flush_every_s: float = 0.1, max_pending: int = 10_000):
         self.client = client
+        self.flush_every_s = flush_every_s
+        self._pending: collections.deque[dict] = collections.deque(maxlen=max_pending)
+        self._closed = threading.Event()
+        self._writer: threading.Thread | None = None
+        self._start_lock = threading.Lock()
 
     def write(self, consumer: str, records: list[dict], failed: set[str], via: str) -> None:
         if self.client is None:
             return
+        for record in records:
+            event = _envelope(record["body"])
+            self._pending.append({"type": event.get("type", "?"), "id": event.get("id", "?"), "consumer": consumer,
+                                  "via": via, "outcome": "failed" if record["messageId"] in failed else "ok"})
+        if self._writer is None:
+            with self._start_lock:
+                if self._writer is None:
+                    self._writer = threading.Thread(target=self._write_pending, name="event-log", daemon=True)
+                    self._writer.start()
+
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def close(self) -> None:
+        """Write what is pending, then stop."""
+        self._closed.set()
+        if self._writer is not None:
+            self._writer.join(5)
+
+    def _write_pending(self) -> None:
+        while True:
+            closing = self._closed.wait(self.flush_every_s)
+            self._flush()
+            if closing:
+                return
+
+    def _flush(self) -> None:
+        lines = []
+        while self._pending:
+            lines.append(self._pending.popleft())
+        if not lines:
+            return
         try:
             pipe = self.client.pipeline(transaction=False)
-            for record in records:
-                event = _envelope(record["body"])
-                pipe.xadd(EVENT_LOG_STREAM, {"type": event.get("type", "?"), "id": event.get("id", "?"),
-                                             "consumer": consumer, "via": via,
-                                             "outcome": "failed" if record["messageId"] in failed else "ok"},
-                          maxlen=5000, approximate=True)
+            for line in lines:
+                pipe.xadd(EVENT_LOG_STREAM, line, maxlen=5000, approximate=True)
             pipe.execute()
         except redis.RedisError:
-            pass  # the log is for people watching; the delivery itself went on
+            pass  # the log is for people watching; the deliveries themselves went on
 
 
 def _envelope(body: str) -> dict:
@@ -114,7 +151,7 @@ class _Loop(threading.Thread):
 
 
 class SqsPoller(_Loop):
-    def __init__(self, runtime: Runtime, function: str, source: SqsEvent, queue: QueueSpec, sqs, region: str,
+    def __init__(self, runtime: Runtime, function: str, source: SqsEvent, queue: QueueSpec, sqs: SqsClient, region: str,
                  events: EventLog, stop: threading.Event):
         super().__init__(f"sqs:{queue.name}->{function}", stop)
         self.runtime, self.function, self.source, self.queue, self.sqs = runtime, function, source, queue, sqs
@@ -124,8 +161,8 @@ class SqsPoller(_Loop):
         try:
             messages = self._collect()
             self.recovered()
-        except (BotoCoreError, ClientError) as error:
-            self.warn_once(f"{self.name}: the queue cannot be read ({type(error).__name__}); retrying")
+        except SqsError as error:
+            self.warn_once(f"{self.name}: the queue cannot be read ({error.code}); retrying")
             self.stop.wait(1)
             return
         if messages:
@@ -137,21 +174,28 @@ class SqsPoller(_Loop):
         # an idle queue costs one request a second instead of fifty (short polls every 20 ms
         # kept moto at a fifth of a core with nothing to do). One second, not twenty, so
         # that stopping never waits long.
-        messages = self._receive(min(10, wanted), wait_s=LONG_POLL_S)
+        asked = min(10, wanted)
+        messages = self._receive(asked, wait_s=LONG_POLL_S)
         if not messages:
             return []
         deadline = time.monotonic() + self.source.max_batching_window_s
-        while messages and len(messages) < wanted and time.monotonic() < deadline and not self.stop.is_set():
-            more = self._receive(min(10, wanted - len(messages)), wait_s=0)
+        drained = len(messages) < asked
+        while len(messages) < wanted and not self.stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            if drained:
+                # Let the queue fill before asking again: a receive costs the same CPU whether it
+                # brings one message or ten, and on two cores the pollers share it with the writers.
+                self.stop.wait(min(WINDOW_POLL_S, remaining))
+            asked = min(10, wanted - len(messages))
+            more = self._receive(asked, wait_s=0)
             messages += more
-            if not more:
-                self.stop.wait(0.02)
+            drained = len(more) < asked
         return messages
 
     def _receive(self, count: int, wait_s: int) -> list[dict]:
-        answer = self.sqs.receive_message(QueueUrl=self.queue.url, MaxNumberOfMessages=count, WaitTimeSeconds=wait_s,
-                                          AttributeNames=["All"], MessageAttributeNames=["All"])
-        return answer.get("Messages", [])
+        return self.sqs.receive_message(self.queue.url, count, wait_s, ["All"], ["All"])
 
     def _deliver(self, messages: list[dict]) -> None:
         records = [_lambda_record(message, self.queue.arn, self.region) for message in messages]
@@ -160,11 +204,11 @@ class SqsPoller(_Loop):
         done = [m for m in messages if m["MessageId"] not in failed]
         try:
             for start in range(0, len(done), 10):
-                self.sqs.delete_message_batch(QueueUrl=self.queue.url, Entries=[
+                self.sqs.delete_message_batch(self.queue.url, [
                     {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start:start + 10])])
-        except (BotoCoreError, ClientError) as error:
+        except SqsError as error:
             # Not deleted: they come back after the visibility timeout; the consumer is idempotent.
-            self.warn_once(f"{self.name}: could not delete handled messages ({type(error).__name__})")
+            self.warn_once(f"{self.name}: could not delete handled messages ({error.code})")
         self.events.write(self.function, records, failed, "sqs")
 
 
@@ -317,11 +361,8 @@ class EventSources:
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
         environ = os.environ if environ is None else environ
-        sqs = boto3.client("sqs", endpoint_url=aws_endpoint_url, region_name=region, aws_access_key_id="test",
-                           aws_secret_access_key="test", config=Config(connect_timeout=1, read_timeout=3,
-                                                                       retries={"max_attempts": 1}))
         client = redis.Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=5)
-        events = EventLog(client)
+        self.event_log = events = EventLog(client)
         queues_by_arn = {queue.arn: queue for queue in model.queues.values()}
         filters = {sub.endpoint: sub.filter_policy for sub in model.subscriptions.values() if sub.protocol == "sqs"}
         override = environ.get(SCHEDULE_OVERRIDE)
@@ -331,6 +372,7 @@ class EventSources:
                 queue = queues_by_arn.get(source.queue_arn)
                 if queue is None or not source.enabled:
                     continue
+                sqs = SqsClient(aws_endpoint_url, region)  # one per poller: a connection is not shared
                 self.threads.append(SqsPoller(runtime, spec.logical_id, source, queue, sqs, region, events,
                                               self.stop_event))
                 if stream and queue.arn in filters:  # fed by the topic: also by its Redis fallback
@@ -350,3 +392,4 @@ class EventSources:
         self.stop_event.set()
         for thread in self.threads:
             thread.join(10)
+        self.event_log.close()  # after the pollers: their last deliveries are logged too

@@ -316,3 +316,74 @@ def test_a_consumer_killed_mid_batch_processes_each_event_once_in_effect(api, aw
         runtime.stop()
     assert (tmp_path / "crashed").exists()  # it really died mid-batch
     assert sorted(event_id for _, event_id in rows) == sorted(event["id"] for event in events)  # each once
+
+
+WINDOW_TEMPLATE = """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Work: {Type: AWS::SQS::Queue, Properties: {QueueName: "window-%(tag)s"}}
+  Consumer:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: fn
+      Handler: app.handler
+      Runtime: python3.11
+      Events:
+        Queue:
+          Type: SQS
+          Properties: {Queue: !GetAtt Work.Arn, BatchSize: %(batch)d, MaximumBatchingWindowInSeconds: %(window)d}
+"""
+
+BATCH_LOGGING_CONSUMER = """
+import json
+def handler(event, context):
+    with open(%(log)r, "a") as log:
+        log.write(json.dumps(sorted(record["body"] for record in event["Records"])) + "\\n")
+"""
+
+
+@pytest.mark.parametrize("window, first_batch", [(2, ["a", "b", "c", "d", "e"]), (0, ["a"])])
+def test_the_batching_window_gathers_what_arrives_within_it(aws_url, redis_url, tmp_path, window, first_batch):
+    """One message, then four more 0.3 s later: within a 2 s window they make one batch of five;
+    without a window the first goes alone, as soon as it is read."""
+    tag, log = uuid.uuid4().hex[:6], tmp_path / "batches.log"
+    model, runtime = deploy(tmp_path, WINDOW_TEMPLATE % {"tag": tag, "batch": 10, "window": window},
+                            BATCH_LOGGING_CONSUMER % {"log": str(log)}, aws_url)
+    sqs = boto3.client("sqs", endpoint_url=aws_url, region_name="us-east-1", aws_access_key_id="t",
+                       aws_secret_access_key="t")
+    work = model.queues["Work"].url
+    runtime.invoke("Consumer", {"Records": []})  # warm, so that the first delivery is not slowed by a cold start
+    log.unlink()
+    sources = EventSources(model, runtime, aws_url, redis_url, "us-east-1", "123456789012")
+    sources.start()
+    try:
+        sqs.send_message(QueueUrl=work, MessageBody="a")
+        time.sleep(0.3)
+        sqs.send_message_batch(QueueUrl=work, Entries=[{"Id": body, "MessageBody": body} for body in "bcde"])
+        seen = wait_for(lambda: log.exists() and sum(len(json.loads(line)) for line in log.read_text().splitlines())
+                        == 5 and [json.loads(line) for line in log.read_text().splitlines()], timeout=10)
+    finally:
+        sources.stop()
+        runtime.stop()
+    assert seen[0] == first_batch and sorted(body for batch in seen for body in batch) == list("abcde")
+
+
+def test_a_batch_larger_than_ten_is_gathered_from_a_backlog_in_one_invocation(aws_url, redis_url, tmp_path):
+    tag, log = uuid.uuid4().hex[:6], tmp_path / "batches.log"
+    model, runtime = deploy(tmp_path, WINDOW_TEMPLATE % {"tag": tag, "batch": 25, "window": 5},
+                            BATCH_LOGGING_CONSUMER % {"log": str(log)}, aws_url)
+    sqs = boto3.client("sqs", endpoint_url=aws_url, region_name="us-east-1", aws_access_key_id="t",
+                       aws_secret_access_key="t")
+    bodies = [f"m{n:02d}" for n in range(25)]
+    for start in range(0, 25, 10):
+        sqs.send_message_batch(QueueUrl=model.queues["Work"].url, Entries=[
+            {"Id": body, "MessageBody": body} for body in bodies[start:start + 10]])
+    sources = EventSources(model, runtime, aws_url, redis_url, "us-east-1", "123456789012")
+    sources.start()
+    try:
+        seen = wait_for(lambda: log.exists() and [json.loads(line) for line in log.read_text().splitlines()],
+                        timeout=10)
+    finally:
+        sources.stop()
+        runtime.stop()
+    assert seen == [bodies]  # received 10 + 10 + 5, invoked once

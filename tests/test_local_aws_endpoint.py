@@ -274,3 +274,23 @@ def _headers(stream) -> dict[str, str]:
         name, _, value = line.decode().partition(":")
         headers[name.strip().lower()] = value.strip()
     return headers
+
+
+def test_an_error_inside_the_fast_path_is_answered_as_moto_answers_it(endpoints):
+    """A topic whose subscribed queue was deleted: moto refuses the publish; the fast path
+    takes the request (it cannot know beforehand) and answers with moto's error."""
+    fast, plain, fast_path = endpoints
+    errors = []
+    for url in (fast, plain):
+        sns, sqs = client("sns", url), client("sqs", url)
+        arn = sns.create_topic(Name=f"orphaned-{len(errors)}")["TopicArn"]
+        queue = sqs.create_queue(QueueName=f"orphaned-{len(errors)}")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn)
+        sqs.delete_queue(QueueUrl=queue)
+        try:
+            sns.publish(TopicArn=arn, Message="m")
+            errors.append(None)
+        except ClientError as error:
+            errors.append((error.response["Error"]["Code"], error.response["ResponseMetadata"]["HTTPStatusCode"]))
+    assert errors[0] is not None and errors[0] == errors[1]

@@ -33,12 +33,14 @@ Answer = tuple[int, list[tuple[str, str]], bytes]
 class FastPath:
     def __init__(self):
         # Imported here, not at module level: the launcher applies its patches first.
+        from moto.core.exceptions import ServiceException
         from moto.iam.models import get_account_id_from
         from moto.moto_api._internal import mock_random
         from moto.sns.models import MAXIMUM_MESSAGE_LENGTH, sns_backends
         from moto.sqs.models import sqs_backends
 
         self._account_for = get_account_id_from
+        self._service_error = ServiceException
         self._sns, self._sqs = sns_backends, sqs_backends
         self._max_message = MAXIMUM_MESSAGE_LENGTH
         # moto's own seeded generator: uuid.uuid4() reads os.urandom, a system call per request.
@@ -99,14 +101,31 @@ class FastPath:
         attributes = _sns_attributes(entries)
         if attributes is None:
             return None
-        message_id = backend.publish(message, arn=topic_arn, subject=subject, message_attributes=attributes)
+        try:
+            message_id = backend.publish(message, arn=topic_arn, subject=subject, message_attributes=attributes)
+        except self._service_error as error:  # e.g. a subscribed queue that was deleted: moto refuses
+            return self._sns_error(error)
         request_id = self._new_id()
         xml = (f'<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult>'
                f'<MessageId>{escape(message_id)}</MessageId></PublishResult><ResponseMetadata>'
                f'<RequestId>{request_id}</RequestId></ResponseMetadata></PublishResponse>')
         return 200, [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], xml.encode()
 
+    def _sns_error(self, error) -> Answer:
+        request_id = self._new_id()
+        xml = (f'<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type>'
+               f'<Code>{escape(error.code)}</Code><Message>{escape(error.message)}</Message></Error>'
+               f'<RequestId>{request_id}</RequestId></ErrorResponse>')
+        return 400, [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], xml.encode()
+
     # SQS: JSON protocol both ways.
+
+    def _sqs_error(self, error) -> Answer:
+        # The JSON protocol's error, and the query protocol's code for SDKs that map it back.
+        code = error.code.rsplit(".", 1)[-1] if error.code.startswith("AWS.") else error.code
+        body = json.dumps({"__type": f"com.amazonaws.sqs#{code}", "message": error.message}).encode()
+        return 400, [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-RequestId", self._new_id()),
+                     ("x-amzn-query-error", f"{error.code};Sender")], body
 
     def _queue(self, request: dict, account: str, region: str):
         url = request.get("QueueUrl")
@@ -139,7 +158,10 @@ class FastPath:
         wanted = [name for name in _SYSTEM_ATTRIBUTES if "All" in names or name in names]
         if set(names) - {"All", *_SYSTEM_ATTRIBUTES}:
             return None  # attributes this path does not render (FIFO, tracing): moto's handler does
-        messages = backend.receive_message(queue.name, count, wait, visibility, attribute_names)
+        try:
+            messages = backend.receive_message(queue.name, count, wait, visibility, attribute_names)
+        except self._service_error as error:  # e.g. the queue deleted during a long poll
+            return self._sqs_error(error)
         rendered = []
         for message in messages:
             entry = {"MessageId": message.id, "ReceiptHandle": message.receipt_handle,
@@ -169,7 +191,10 @@ class FastPath:
         if len({entry["Id"] for entry in entries}) != len(entries) or \
                 len({entry["ReceiptHandle"] for entry in entries}) != len(entries):
             return None  # moto's handler answers the duplicate-entry error
-        done, failed = backend.delete_message_batch(queue.name, entries)
+        try:
+            done, failed = backend.delete_message_batch(queue.name, entries)
+        except self._service_error as error:
+            return self._sqs_error(error)
         return self._json_answer({"Successful": [{"Id": entry_id} for entry_id in done], "Failed": failed})
 
 

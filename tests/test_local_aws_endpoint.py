@@ -210,6 +210,7 @@ def test_the_fast_path_declines_what_it_does_not_render(endpoints, topic):
         ("POST", "/", sqs_headers, json.dumps({"QueueUrl": queues["fast-raw"], "ReceiveRequestAttemptId": "x"}).encode()),
         ("POST", "/", sqs_headers, json.dumps({"QueueUrl": queues["fast-raw"], "AttributeNames": ["SequenceNumber"]}).encode()),
         ("POST", "/", sqs_headers, json.dumps({"QueueUrl": queues["fast-raw"], "WaitTimeSeconds": True}).encode()),
+        ("POST", "/", sqs_headers, json.dumps({"QueueUrl": queues["fast-raw"], "MessageAttributeNames": 7}).encode()),
         ("POST", "/", sqs_headers, b"not json"),
         ("GET", "/", sqs_headers, b""),
     ]
@@ -294,3 +295,18 @@ def test_an_error_inside_the_fast_path_is_answered_as_moto_answers_it(endpoints)
         except ClientError as error:
             errors.append((error.response["Error"]["Code"], error.response["ResponseMetadata"]["HTTPStatusCode"]))
     assert errors[0] is not None and errors[0] == errors[1]
+
+
+def test_binary_and_number_attributes_sent_to_sqs_are_received_as_moto_gives_them(endpoints):
+    fast, plain, _ = endpoints
+    received = []
+    for url in (fast, plain):
+        sqs = client("sqs", url)
+        queue = sqs.create_queue(QueueName=f"typed-{len(received)}")["QueueUrl"]
+        sqs.send_message(QueueUrl=queue, MessageBody="m", MessageAttributes={
+            "blob": {"DataType": "Binary", "BinaryValue": b"\x00\x01binary"},
+            "count": {"DataType": "Number", "StringValue": "42"}})
+        message = sqs.receive_message(QueueUrl=queue, MessageAttributeNames=["All"])["Messages"][0]
+        received.append((message["MessageAttributes"], message["MD5OfMessageAttributes"]))
+    assert received[0] == received[1]
+    assert received[0][0]["blob"]["BinaryValue"] == b"\x00\x01binary"

@@ -13,6 +13,7 @@ within their limits, no FIFO. Anything else (an unknown parameter, a value out o
 a missing queue) returns None, and moto answers it as it always did, errors included.
 """
 
+import base64
 import json
 import os
 import re
@@ -149,8 +150,11 @@ class FastPath:
         count = request.get("MaxNumberOfMessages", 1)
         wait = request.get("WaitTimeSeconds", int(queue.receive_message_wait_time_seconds))
         visibility = request.get("VisibilityTimeout", int(queue.visibility_timeout))
-        names = [*request.get("AttributeNames", []), *request.get("MessageSystemAttributeNames", [])]
-        attribute_names = request.get("MessageAttributeNames", [])
+        lists = [request.get(key, []) for key in ("AttributeNames", "MessageSystemAttributeNames",
+                                                  "MessageAttributeNames")]
+        if not all(isinstance(names, list) for names in lists):
+            return None
+        names, attribute_names = [*lists[0], *lists[1]], lists[2]
         if not (_int_within(count, 1, 10) and _int_within(wait, 0, 20)
                 and _int_within(visibility, 0, MAX_VISIBILITY_TIMEOUT_S)
                 and all(isinstance(name, str) for name in [*names, *attribute_names])):
@@ -167,7 +171,7 @@ class FastPath:
             entry = {"MessageId": message.id, "ReceiptHandle": message.receipt_handle,
                      "MD5OfBody": message.body_md5, "Body": message.body}
             if message.message_attributes:
-                entry["MessageAttributes"] = message.message_attributes
+                entry["MessageAttributes"] = _json_attributes(message.message_attributes)
                 entry["MD5OfMessageAttributes"] = message.attribute_md5
             if wanted:
                 values = {"SenderId": message.sender_id, "SentTimestamp": message.sent_timestamp,
@@ -209,6 +213,16 @@ def _sns_attributes(entries: dict[str, dict[str, str]]) -> dict | None:
             return None
         attributes[entry["Name"]] = {"Type": "String", "Value": entry["Value.StringValue"]}
     return attributes if len(attributes) <= 10 else None
+
+
+def _json_attributes(attributes: dict) -> dict:
+    """SQS message attributes for the JSON protocol: moto keeps binary values as bytes, and
+    JSON carries them in base64."""
+    def encoded(value):
+        return base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else value
+
+    return {name: {key: [encoded(item) for item in field] if isinstance(field, list) else encoded(field)
+                   for key, field in value.items()} for name, value in attributes.items()}
 
 
 def _int_within(value, low: int, high: int) -> bool:

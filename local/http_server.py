@@ -2,11 +2,13 @@
 with `async handle(HttpRequest) -> HttpResponse`; applications are tested without sockets.
 
 httptools (the C parser uvicorn uses) reads requests; one connection answers its requests
-in order, keep-alive by default. Broken HTTP gets a 4xx and the connection closed, never a
-traceback: the server goes on serving everyone else.
+in order, pipelined ones included, keep-alive by default, closed after KEEP_ALIVE_TIMEOUT_S
+idle. Broken HTTP gets a 4xx and the connection closed, never a traceback: the server goes
+on serving everyone else.
 """
 
 import asyncio
+import collections
 import json
 import sys
 import traceback
@@ -71,12 +73,32 @@ class _Reject(Exception):
         self.status, self.message = status, message
 
 
+# A connection with no request under way is closed after this long without a byte from the
+# client (uvicorn's default): an idle client must not hold a connection for ever.
+KEEP_ALIVE_TIMEOUT_S = 5.0
+
+
 class HttpProtocol(asyncio.Protocol):
-    def __init__(self, application, connections: set):
+    """One connection. Requests are answered one at a time, in the order they came, as
+    RFC 9112 section 9.3.2 requires of pipelined requests (uvicorn's httptools protocol works
+    the same way): while one is answered, the next ones wait in a queue and reading pauses;
+    an answer is written only when the client has taken in the previous ones (the
+    transport's write buffer below its high-water mark)."""
+
+    def __init__(self, application, connections: set, keep_alive_timeout_s: float = KEEP_ALIVE_TIMEOUT_S):
         self.application = application
         self.connections = connections
+        self.keep_alive_timeout_s = keep_alive_timeout_s
         self.parser = httptools.HttpRequestParser(self)
         self.transport = None
+        # (request, keep_alive, refusal): parsed, not yet answered. A refusal (broken HTTP) is
+        # answered in its turn too, and ends the connection.
+        self._pipeline: collections.deque = collections.deque()
+        self._answering = False
+        self._broken = False
+        self._writable = asyncio.Event()
+        self._writable.set()
+        self._idle_timer: asyncio.TimerHandle | None = None
         self._reset()
 
     # -- connection ------------------------------------------------------------------------
@@ -86,11 +108,24 @@ class HttpProtocol(asyncio.Protocol):
         self.connections.add(self)
         peer = transport.get_extra_info("peername")
         self.source_ip = peer[0] if peer else "127.0.0.1"
+        self._wait_idle()
 
     def connection_lost(self, exc):
         self.connections.discard(self)
+        self._stop_idle_timer()
+        self._pipeline.clear()
+        self._writable.set()  # an answer waiting to be written finds the connection closed
+
+    def pause_writing(self):
+        self._writable.clear()
+
+    def resume_writing(self):
+        self._writable.set()
 
     def data_received(self, data: bytes):
+        self._stop_idle_timer()
+        if self._broken:
+            return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserInvalidMethodError:
@@ -104,6 +139,9 @@ class HttpProtocol(asyncio.Protocol):
                 self._refuse(reject.status, reject.message)
             else:
                 self._refuse(400, "Bad Request")
+            return
+        if not self._answering:
+            self._wait_idle()  # part of a request: the rest must come within the timeout too
 
     # -- httptools callbacks ---------------------------------------------------------------
 
@@ -138,36 +176,76 @@ class HttpProtocol(asyncio.Protocol):
     def on_message_complete(self):
         request = HttpRequest(self.parser.get_method().decode("ascii"), self.url.decode("latin-1"), self.headers,
                               b"".join(self.body), self.source_ip)
-        keep_alive = self.parser.should_keep_alive()
-        # One request at a time per connection: pipelined requests wait in the socket.
-        self.transport.pause_reading()
-        asyncio.get_running_loop().create_task(self._answer(request, keep_alive))
+        self._enqueue((request, self.parser.should_keep_alive(), None))
 
-    async def _answer(self, request: HttpRequest, keep_alive: bool):
+    # -- answering, in order ---------------------------------------------------------------
+
+    def _enqueue(self, entry) -> None:
+        self._pipeline.append(entry)
+        if self._answering:
+            # Pipelined: it waits for the ones before it, and the socket holds the rest.
+            self.transport.pause_reading()
+        else:
+            self._answering = True
+            asyncio.get_running_loop().create_task(self._answer_in_order())
+
+    async def _answer_in_order(self):
+        while self._pipeline:
+            request, keep_alive, refusal = self._pipeline.popleft()
+            response = refusal or await self._respond(request)
+            if self.transport.is_closing():
+                return
+            await self._writable.wait()  # the client has taken in the answers before this one
+            if self.transport.is_closing():
+                return
+            close = refusal is not None or not keep_alive
+            self.transport.write(serialize(response, head_only=request is not None and request.method == "HEAD",
+                                           close=close))
+            if close:
+                self.transport.close()
+                return
+        self._answering = False
+        self.transport.resume_reading()
+        self._wait_idle()
+
+    async def _respond(self, request: HttpRequest) -> HttpResponse:
         try:
-            response = await self.application.handle(request)
+            return await self.application.handle(request)
         except Exception:  # the console gets the traceback, the client a bare 500
             traceback.print_exc(file=sys.stderr)
-            response = json_response(500, {"message": "Internal server error"})
-        if self.transport.is_closing():
-            return
-        self.transport.write(serialize(response, head_only=request.method == "HEAD", close=not keep_alive))
-        if keep_alive:
-            self.transport.resume_reading()
-        else:
-            self.transport.close()
+            return json_response(500, {"message": "Internal server error"})
 
     def _refuse(self, status: int, message: str):
-        if not self.transport.is_closing():
-            self.transport.write(serialize(json_response(status, {"message": message}), close=True))
+        """Broken HTTP: nothing after it can be parsed, so reading stops; the answers owed to
+        the requests before it go first, then this one, then the connection is closed."""
+        self._broken = True
+        self.transport.pause_reading()
+        self._enqueue((None, False, json_response(status, {"message": message})))
+
+    # -- idle connections -------------------------------------------------------------------
+
+    def _wait_idle(self) -> None:
+        if self.keep_alive_timeout_s and not self.transport.is_closing():
+            self._idle_timer = asyncio.get_running_loop().call_later(self.keep_alive_timeout_s, self._close_idle)
+
+    def _stop_idle_timer(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+
+    def _close_idle(self) -> None:
+        self._idle_timer = None
+        if not self._answering and not self.transport.is_closing():
             self.transport.close()
 
 
 class HttpServer:
     """Serves one application on the given loop (a BackgroundLoop of its own by default)."""
 
-    def __init__(self, application, port: int, host: str = "127.0.0.1", loop: BackgroundLoop | None = None):
+    def __init__(self, application, port: int, host: str = "127.0.0.1", loop: BackgroundLoop | None = None,
+                 keep_alive_timeout_s: float = KEEP_ALIVE_TIMEOUT_S):
         self.application = application
+        self.keep_alive_timeout_s = keep_alive_timeout_s
         self._owns_loop = loop is None
         self.loop = loop or BackgroundLoop(name="http")
         self.host, self.port = host, port
@@ -181,7 +259,8 @@ class HttpServer:
     def start(self) -> None:
         async def listen():
             return await asyncio.get_running_loop().create_server(
-                lambda: HttpProtocol(self.application, self._connections), self.host, self.port, reuse_address=True)
+                lambda: HttpProtocol(self.application, self._connections, self.keep_alive_timeout_s),
+                self.host, self.port, reuse_address=True)
 
         self._server = self.loop.run(listen())
         self.port = self._server.sockets[0].getsockname()[1]

@@ -87,6 +87,9 @@ def test_if_match_detects_a_concurrent_change(api):
     assert api.delete(url, headers={"If-Match": '"1"'}).status == 412
     assert api.get(url).status == 200  # nothing deleted
     assert api.put(url, json_body={"name": unique(), "unit": "g"}, headers={"If-Match": "nonsense"}).status == 400
+    for stale in ('"stale-version"', 'W/"2"'):  # well-formed but not current (RFC 9110 section 13.1.1)
+        assert api.put(url, json_body={"name": unique(), "unit": "g"}, headers={"If-Match": stale}).status == 412
+        assert api.delete(url, headers={"If-Match": stale}).status == 412
     assert api.delete(url, headers={"If-Match": '"2"'}).status == 204
 
 

@@ -82,6 +82,27 @@ def test_replace_changes_everything_and_honours_if_match(api, pantry):
     assert api.put("/recipes/987654321", json_body=body).status == 404
 
 
+def test_every_conditional_write_answers_a_false_precondition_412_as_rfc_9110_says(api, pantry):
+    """RFC 9110 section 13.1.1: a well-formed If-Match this API never issued, or a weak one, is a
+    false condition (412); a list passes when one of its tags is current; a value that is not
+    entity-tag syntax is a 400; a missing resource stays a 404 (section 13.2.1)."""
+    recipe = make_recipe(api, pantry)
+    url, item = f"/recipes/{recipe['id']}", f"/recipes/{recipe['id']}/items/{pantry[3]['id']}"
+    body, change = {"title": unique("Rye")}, {"quantity": 3, "unit": "g"}
+    writes = [("PUT", url, body), ("PUT", item, change), ("DELETE", item, None), ("DELETE", url, None)]
+    for method, target, json_body in writes:
+        for stale in ('"stale-version"', 'W/"1"', '"999"', '"0", "7"'):
+            answer = api.request(method, target, json_body=json_body, headers={"If-Match": stale})
+            assert answer.status == 412, (method, target, stale, answer.json())
+            assert answer.json()["error"]["code"] == "precondition_failed"
+        assert api.request(method, target, json_body=json_body, headers={"If-Match": "stale"}).status == 400
+    assert api.put(url, json_body=body, headers={"If-Match": '"stale", "1"'}).status == 200
+    assert api.put(item, json_body=change, headers={"If-Match": "*"}).status == 200
+    assert api.delete(item, headers={"If-Match": '"3"'}).status == 204
+    assert api.delete(url, headers={"If-Match": '"4", W/"4"'}).status == 204
+    assert api.put(url, json_body=body, headers={"If-Match": '"stale-version"'}).status == 404
+
+
 def test_items_are_added_changed_and_removed_one_at_a_time(api, pantry):
     recipe = make_recipe(api, pantry)
     base = f"/recipes/{recipe['id']}/items"

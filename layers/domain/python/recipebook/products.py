@@ -88,7 +88,7 @@ def replace(request: Request) -> Response:
         try:
             cursor.execute(
                 f"""UPDATE products SET name = %s, description = %s, unit = %s, version = version + 1, updated_at = now()
-                    WHERE id = %s AND (%s::int IS NULL OR version = %s) RETURNING {COLUMNS}""",
+                    WHERE id = %s AND (%s::int[] IS NULL OR version = ANY(%s::int[])) RETURNING {COLUMNS}""",
                 (product.name, product.description, product.unit, product_id, expected, expected))
         except psycopg2.errors.UniqueViolation:
             raise _duplicate(product.name) from None
@@ -116,7 +116,7 @@ def delete(request: Request) -> Response:
         row = cursor.fetchone()
         if row is None:
             raise NotFound(f"product {product_id} does not exist")
-        if expected is not None and row["version"] != expected:
+        if expected is not None and row["version"] not in expected:
             raise changed("products", product_id, row["version"])
         cursor.execute("""SELECT r.id, r.title FROM recipes r JOIN recipe_items i ON i.recipe_id = r.id
                           WHERE i.product_id = %s ORDER BY r.id""", (product_id,))

@@ -80,7 +80,7 @@ def replace(request: Request) -> Response:
         cursor.execute(
             """UPDATE recipes SET title = %s, instructions = %s, servings = %s, version = version + 1,
                       updated_at = now()
-               WHERE id = %s AND (%s::int IS NULL OR version = %s) RETURNING id""",
+               WHERE id = %s AND (%s::int[] IS NULL OR version = ANY(%s::int[])) RETURNING id""",
             (recipe.title, recipe.instructions, recipe.servings, recipe_id, expected, expected))
         if cursor.fetchone() is None:
             missing_or_changed(cursor, "recipes", recipe_id)
@@ -100,7 +100,8 @@ def delete(request: Request) -> Response:
     expected = request.if_match()
 
     def work(cursor, emit) -> None:
-        cursor.execute("DELETE FROM recipes WHERE id = %s AND (%s::int IS NULL OR version = %s) RETURNING version",
+        cursor.execute("""DELETE FROM recipes WHERE id = %s AND (%s::int[] IS NULL OR version = ANY(%s::int[]))
+                          RETURNING version""",
                        (recipe_id, expected, expected))
         deleted = cursor.fetchone()
         if deleted is None:
@@ -162,10 +163,10 @@ def _present(row: dict) -> dict:
     return row
 
 
-def _bump_version(cursor, recipe_id: int, expected: int | None) -> int:
+def _bump_version(cursor, recipe_id: int, expected: list[int] | None) -> int:
     """A change to an item is a change to its recipe: new version, and If-Match checked."""
     cursor.execute("""UPDATE recipes SET version = version + 1, updated_at = now()
-                      WHERE id = %s AND (%s::int IS NULL OR version = %s) RETURNING version""",
+                      WHERE id = %s AND (%s::int[] IS NULL OR version = ANY(%s::int[])) RETURNING version""",
                    (recipe_id, expected, expected))
     row = cursor.fetchone()
     if row is None:

@@ -5,6 +5,7 @@ import base64
 import functools
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable
@@ -16,6 +17,7 @@ log = logging.getLogger(__name__)
 JSON_HEADERS = {"Content-Type": "application/json"}
 WRITE_METHODS = {"POST", "PUT", "PATCH"}
 MAX_BODY_BYTES = 256 * 1024
+NUL = "\x00"
 
 
 def _default(value):
@@ -112,9 +114,14 @@ class Request:
         except RecursionError:
             raise BadRequest("the body is nested too deeply") from None
 
-    def check_body(self) -> None:
-        """The edge checks every write passes before its handler runs: a bounded size, a JSON
-        content type, and JSON that parses."""
+    def check_input(self) -> None:
+        """The edge checks every request passes before its handler runs: no NUL character in
+        its parameters (SQL text cannot hold one: Postgres refuses the query); and for a write,
+        a bounded size, a JSON content type, and JSON that parses, with no NUL in its strings."""
+        for where, values in (("query parameter", self.query), ("path parameter", self.path_parameters)):
+            for name, value in values.items():
+                if NUL in str(name) or NUL in str(value):
+                    raise BadRequest(f"{where} {name!r} contains a NUL character", details={"field": name})
         if self.method not in WRITE_METHODS or not self.raw_body:
             return
         if len(self.raw_body) > MAX_BODY_BYTES:
@@ -122,25 +129,69 @@ class Request:
         media_type = (self.header("Content-Type") or "").split(";")[0].strip().lower()
         if media_type != "application/json" and not media_type.endswith("+json"):
             raise UnsupportedMediaType("send the body as application/json", details={"content_type": media_type or None})
-        self._parsed_body
+        if _holds_nul(self._parsed_body):
+            raise BadRequest("the body holds a string with a NUL character (\\u0000)")
 
-    def if_match(self) -> int | None:
-        """The version an If-Match header names, None when absent; `*` is None too (any version)."""
+    def if_match(self) -> list[int] | None:
+        """The versions an If-Match header accepts (see parse_if_match); None when absent."""
         raw = self.header("If-Match")
-        if raw is None or raw.strip() == "*":
-            return None
-        return parse_etag(raw)
+        return None if raw is None else parse_if_match(raw)
+
+
+def _holds_nul(value) -> bool:
+    """Whether any string in parsed JSON (keys included) contains NUL; iterative, for any depth."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if NUL in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def parse_etag(raw: str) -> int:
-    text = raw.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
-        raise BadRequest("If-Match must be an ETag this API returned, such as \"3\"", details={"header": "If-Match"})
-    return int(text)
+# One element of an If-Match list (RFC 9110 sections 5.6.1 and 8.8.3): optional whitespace, an
+# entity tag [ "W/" ] DQUOTE *etagc DQUOTE (or nothing: empty elements are ignored), optional
+# whitespace, then a comma or the end. etagc = %x21 / %x23-7E / obs-text.
+_LIST_ELEMENT = re.compile(r'[ \t]*(?:(W/)?"([\x21\x23-\x7e\x80-\xff]*)")?[ \t]*(?:,|$)')
+MAX_VERSION = 2**31 - 1  # the version columns are Postgres integers
+
+
+def parse_if_match(raw: str) -> list[int] | None:
+    """If-Match as RFC 9110 section 13.1.1 reads it: None for "*" (any current version), else
+    the versions of the listed entity tags that this API could have issued, by strong
+    comparison. A well-formed tag it never issued ("stale-version", a weak W/"3") matches
+    nothing, so the list may be empty: the condition is then false, a 412. A value that is
+    not entity-tag syntax at all is a 400."""
+    text = raw.strip(" \t")
+    if text == "*":
+        return None
+    versions, tags, position = [], 0, 0
+    while position < len(text):
+        element = _LIST_ELEMENT.match(text, position)
+        if element is None or element.end() == position:
+            raise _bad_if_match()
+        weak, opaque = element.groups()
+        if opaque is not None:
+            tags += 1
+            if not weak and opaque.isascii() and opaque.isdigit() and 0 < int(opaque) <= MAX_VERSION:
+                versions.append(int(opaque))
+        position = element.end()
+    if tags == 0:
+        raise _bad_if_match()
+    return versions
+
+
+def _bad_if_match() -> BadRequest:
+    return BadRequest('If-Match must be "*" or a list of entity tags such as "3"', details={"header": "If-Match"})
 
 
 def _positive_int(raw, what: str) -> int:
@@ -164,12 +215,14 @@ def api_handler(fn: Callable[[Request, Any], Response | dict]) -> Callable[[dict
     def wrapper(event: dict, context: Any) -> dict:
         request = Request(event, context)
         try:
-            request.check_body()
+            request.check_input()
             result = fn(request, context)
         except AppError as error:
             return error_response(error, request.request_id)
         except Exception:
-            log.exception("unhandled error in %s", fn.__qualname__)
+            # The Lambda log line carries the request id; this one names the request too.
+            log.exception("unhandled error answering %s %s (request %s)", request.method, request.path,
+                          request.request_id)
             return error_response(AppError("internal error"), request.request_id)
         return result.to_proxy() if isinstance(result, Response) else result
 

@@ -106,7 +106,11 @@ SERVICES = {service.name: service.stop_signal for service in (EmbeddedPostgres, 
 class LocalUp:
     """`python -m local up` in a subprocess, its output collected line by line."""
 
+    # The runs started by the test now running: a failure shows their output (see below).
+    started: list["LocalUp"] = []
+
     def __init__(self, env: dict[str, str], args: tuple[str, ...] = ()):
+        LocalUp.started.append(self)
         self.env = env
         self.state_dir = Path(env["LOCAL_STATE_DIR"])
         self.lines: list[str] = []
@@ -141,6 +145,19 @@ class LocalUp:
         self._reader.join(5)
         return code
 
+    def tail(self, lines: int = 150, log_lines: int = 30) -> str:
+        """The last lines of its output (the function logs are in it) and of each server's
+        log under its state folder, for a failure to be diagnosed from CI's output alone."""
+        parts = [f"--- `local up` output (pid {self.process.pid}, exit {self.process.poll()}), "
+                 f"last {lines} lines ---", *self.lines[-lines:]]
+        for log in sorted((self.state_dir / "logs").glob("*.log")):
+            try:
+                text = log.read_text(errors="replace").splitlines()[-log_lines:]
+            except OSError as error:
+                text = [f"(unreadable: {error})"]
+            parts += [f"--- {log.name}, last {log_lines} lines ---", *text]
+        return "\n".join(parts)
+
     def signal(self, signum=signal.SIGINT) -> None:
         self.process.send_signal(signum)
 
@@ -165,6 +182,23 @@ class LocalUp:
         # Whatever a killed run left behind, stopped by its recorded pid.
         for name, stop_signal in SERVICES.items():
             stop_stale(self.state_dir / "run", name, stop_signal)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    LocalUp.started.clear()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A test that fails while a `local up` it started is running shows that stack's output:
+    the report is made before the fixtures stop the stack, and its temporary folder (logs
+    included) goes with the test."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for run in LocalUp.started:
+            report.sections.append((f"local up {run.state_dir}", run.tail()))
 
 
 @pytest.fixture
@@ -265,11 +299,19 @@ def api(create_database, redis_url, aws_url, tmp_path_factory):
     services = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "AWS_ENDPOINT_URL": aws_url,
                 "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
                 "CONFIG_TTL_SECONDS": "0.2"}  # configuration changes show up quickly in tests
-    model = build_model(path, template, resolver, services)
-    runtime = Runtime(model, "us-east-1", deployment.account_id, console=ConsoleLog(io.StringIO()))
-    client = GatewayClient(Gateway(model, runtime, deployment.account_id, access_log=AccessLog(io.StringIO())),
-                           default_headers={"x-api-key": admin_key})
-    client.database_url, client.redis_url, client.aws_url, client.runtime = database_url, redis_url, aws_url, runtime
+    client = project_gateway(template, resolver, services, deployment.account_id, admin_key)
+    client.database_url, client.redis_url, client.aws_url = database_url, redis_url, aws_url
     client.admin_key, client.ssm = admin_key, clients.ssm
+    client.template, client.resolver, client.services = template, resolver, services
     yield client
-    runtime.stop()
+    client.runtime.stop()
+
+
+def project_gateway(template, resolver, services: dict, account_id: str, admin_key: str | None) -> GatewayClient:
+    """A GatewayClient over template.yaml's functions with these services (stop its runtime)."""
+    model = build_model(PROJECT_ROOT / "template.yaml", template, resolver, services)
+    runtime = Runtime(model, "us-east-1", account_id, console=ConsoleLog(io.StringIO()))
+    client = GatewayClient(Gateway(model, runtime, account_id, access_log=AccessLog(io.StringIO())),
+                           default_headers={"x-api-key": admin_key} if admin_key else None)
+    client.runtime = runtime
+    return client

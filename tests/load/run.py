@@ -109,8 +109,7 @@ def main() -> int:
             injector.join(faults.BACK_WITHIN_S * 2)
         say(f"load done; waiting up to {converge_limit:.0f} s for the events to settle")
         if not stack.alive:
-            say(f"error: `local up` exited with {stack.up.process.returncode}; its last lines:\n"
-                + "\n".join(stack.up.lines[-15:]))
+            say(f"error: `local up` exited with {stack.up.process.returncode}\n{stack.up.tail()}")
             return 1
         converged = converge.wait(stack, converge_limit, say)
         ledger = records.read([Path(p) for p in glob.glob(str(work / "records-*.jsonl"))])
@@ -121,7 +120,10 @@ def main() -> int:
         say(report.table(data))
         if setting("LOAD_REPORT", ""):
             report.write_json(Path(os.environ["LOAD_REPORT"]), data)
-        return 1 if data["problems"] else 0
+        failed = bool(data["problems"]) or any(fault["recovered_s"] is None for fault in data["faults"])
+        if failed:  # the stack's output goes with the work folder: show it while there is one
+            say(stack.up.tail())
+        return 1 if failed else 0
     finally:
         if locust is not None and locust.poll() is None:
             locust.send_signal(signal.SIGINT)

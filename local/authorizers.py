@@ -8,15 +8,10 @@ import time
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
-from .http_server import HttpRequest, HttpResponse, json_response
+from .gateway_answers import AUTHORIZER_FAILURE, AUTHORIZER_UNUSABLE, EXPLICIT_DENY, NOT_ALLOWED, UNAUTHORIZED, Answer
+from .http_server import HttpRequest
 from .model import ApiEvent, ApiSpec, AuthorizerSpec
 from .runtime import Runtime
-
-UNAUTHORIZED = (401, {"message": "Unauthorized"})
-EXPLICIT_DENY = (403, {"Message": "User is not authorized to access this resource with an explicit deny"})
-NOT_ALLOWED = (403, {"Message": "User is not authorized to access this resource"})
-# What API Gateway answers when the authorizer fails or returns something it cannot use.
-AUTHORIZER_FAILURE = (500, {"message": None})
 
 
 @dataclass
@@ -28,7 +23,7 @@ class Grant:
 
 @dataclass
 class Verdict:
-    denied: HttpResponse | None = None
+    denied: Answer | None = None
     context: dict | None = None  # requestContext.authorizer for the function
 
 
@@ -47,7 +42,7 @@ class Authorizers:
         """`request_event` builds the REQUEST authorizer's event (the proxy event's fields)."""
         identity = _identity(authorizer, request)
         if identity is None:
-            return Verdict(denied=json_response(*UNAUTHORIZED))
+            return Verdict(denied=UNAUTHORIZED)
         began = self.clock()
         grant = self._cached(authorizer, identity)
         if grant is None:
@@ -57,15 +52,15 @@ class Authorizers:
                 event = {"type": "REQUEST", "methodArn": method_arn, **request_event()}
             outcome = await self.runtime.invoke_async(authorizer.function, event)
             if outcome.failed:
-                status = UNAUTHORIZED if outcome.error.get("errorMessage") == "Unauthorized" else AUTHORIZER_FAILURE
-                return Verdict(denied=json_response(*status))
+                return Verdict(denied=UNAUTHORIZED if outcome.error.get("errorMessage") == "Unauthorized"
+                               else AUTHORIZER_FAILURE)
             grant = _grant(outcome.payload)
             if grant is None:
-                return Verdict(denied=json_response(*AUTHORIZER_FAILURE))
+                return Verdict(denied=AUTHORIZER_UNUSABLE)
             self._remember(authorizer, identity, grant)
         effect = evaluate(grant.statements, method_arn)
         if effect != "Allow":
-            return Verdict(denied=json_response(*(EXPLICIT_DENY if effect == "Deny" else NOT_ALLOWED)))
+            return Verdict(denied=EXPLICIT_DENY if effect == "Deny" else NOT_ALLOWED)
         latency = int((self.clock() - began) * 1000)
         return Verdict(context={**grant.context, "principalId": grant.principal_id, "integrationLatency": latency})
 

@@ -20,21 +20,15 @@ from urllib.parse import unquote, urlsplit
 from . import cors
 from .apigw_event import proxy_event
 from .authorizers import Authorizers, method_arn
-from .http_server import HttpRequest, HttpResponse, json_response
+from .gateway_answers import (BAD_REQUEST, HEADERS_TOO_LARGE, INTERNAL_ERROR, MAX_BODY_BYTES, MISSING_TOKEN, THROTTLED,
+                              TIMED_OUT, TOO_LARGE, Answer, render)
+from .http_server import HttpRequest, HttpResponse
 from .model import ApiSpec, AppModel
 from .routes import Route, RouteTable
 from .runtime import Runtime
 from .throttle import Throttle
 
-MAX_BODY_BYTES = 10 * 1024 * 1024
 MAX_HEADER_BYTES = 10 * 1024
-MISSING_TOKEN = (403, {"message": "Missing Authentication Token"})
-INTERNAL_ERROR = (502, {"message": "Internal server error"})
-TIMED_OUT = (504, {"message": "Endpoint request timed out"})
-THROTTLED = (429, {"message": "Too Many Requests"})
-TOO_LARGE = (413, {"message": f"HTTP content length exceeded {MAX_BODY_BYTES} bytes."})
-HEADERS_TOO_LARGE = (431, {"message": "Request Header Fields Too Large"})
-BAD_REQUEST = (400, {"message": "Bad Request"})
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
@@ -81,20 +75,29 @@ class Gateway:
             route, response = await self._handle(request, request_id)
         except Exception:  # never a traceback to the client; the console gets it
             traceback.print_exc()
-            response = json_response(*INTERNAL_ERROR)
+            route, response = None, INTERNAL_ERROR
+        if isinstance(response, Answer):
+            response = render(response, self._api_of(route), request, request_id)
         response.headers.append(("x-amzn-RequestId", request_id))
         self.access_log.write(request, response.status, time.perf_counter() - began,
                               route.function if route else None, request_id)
         return response
 
-    async def _handle(self, request: HttpRequest, request_id: str) -> tuple[Route | None, HttpResponse]:
+    def _api_of(self, route: Route | None) -> ApiSpec | None:
+        """The API whose GatewayResponses shape an answer: the route's, or the only one."""
+        if route is not None:
+            api = self.apis.get(route.event.api)
+            return api.spec if api else None
+        return next(iter(self.apis.values())).spec if len(self.apis) == 1 else None
+
+    async def _handle(self, request: HttpRequest, request_id: str) -> tuple[Route | None, HttpResponse | Answer]:
         if len(request.body) > MAX_BODY_BYTES:
-            return None, json_response(*TOO_LARGE)
+            return None, TOO_LARGE
         if sum(len(k) + len(v) for k, v in request.headers) > MAX_HEADER_BYTES:
-            return None, json_response(*HEADERS_TOO_LARGE)
+            return None, HEADERS_TOO_LARGE
         raw_path = urlsplit(request.target).path
         if _BAD_ESCAPE.search(raw_path):
-            return None, json_response(*BAD_REQUEST)
+            return None, BAD_REQUEST
         if self.console is not None and self.console.handles(raw_path):
             return None, await self.console.handle(request)
         method = request.method.upper()
@@ -102,14 +105,14 @@ class Gateway:
         match = self.routes.match(method, raw_path)
         if match is None:
             preflight = self._preflight(method, raw_path)
-            return None, preflight or json_response(*MISSING_TOKEN)
+            return None, preflight or MISSING_TOKEN
         route, path_parameters = match
         api = self.apis.get(route.event.api)
         spec = api.spec if api else ApiSpec(logical_id=route.event.api, name=route.event.api, stage="Prod")
         path_parameters = {k: unquote(v) for k, v in path_parameters.items()}
 
         if api and not api.throttle.allow(route.event.path, method):
-            return route, json_response(*THROTTLED)
+            return route, THROTTLED
 
         def event(authorizer_context=None) -> dict:
             return proxy_event(request, route.event.path, path_parameters, stage=spec.stage,
@@ -123,15 +126,18 @@ class Gateway:
             arn = method_arn(self.region, self.account_id, route.event.api.lower(), spec.stage, method, raw_path)
             verdict = await api.authorizers.check(authorizer, request, arn, lambda: _request_fields(event()))
             if verdict.denied is not None:
-                return route, self._with_cors(spec, verdict.denied)
+                return route, self._with_cors(spec, render(verdict.denied, spec, request, request_id))
             authorizer_context = verdict.context
 
         outcome = await self._invoke(route, event(authorizer_context))
         if outcome is None:
-            return route, json_response(*TIMED_OUT)
+            return route, TIMED_OUT
         if outcome.failed:
-            return route, json_response(*INTERNAL_ERROR)
-        return route, self._with_cors(spec, _proxy_response(outcome.payload, spec, request))
+            return route, INTERNAL_ERROR
+        response = _proxy_response(outcome.payload, spec, request)
+        if isinstance(response, Answer):
+            response = render(response, spec, request, request_id)
+        return route, self._with_cors(spec, response)
 
     async def _invoke(self, route: Route, event: dict):
         """The function's outcome, or None past the integration timeout, when the function runs
@@ -174,15 +180,15 @@ def _is_binary(spec: ApiSpec, content_type: str | None) -> bool:
     return any(fnmatch(media_type, pattern.lower()) for pattern in spec.binary_media_types)
 
 
-def _proxy_response(payload, spec: ApiSpec, request: HttpRequest) -> HttpResponse:
+def _proxy_response(payload, spec: ApiSpec, request: HttpRequest) -> HttpResponse | Answer:
     if not isinstance(payload, dict) or not isinstance(payload.get("statusCode"), int):
-        return json_response(*INTERNAL_ERROR)
+        return INTERNAL_ERROR
     headers = [(k, str(v)) for k, v in (payload.get("headers") or {}).items()]
     for key, values in (payload.get("multiValueHeaders") or {}).items():
         headers.extend((key, str(v)) for v in values)
     body = payload.get("body") or ""
     if not isinstance(body, str):
-        return json_response(*INTERNAL_ERROR)
+        return INTERNAL_ERROR
     if payload.get("isBase64Encoded"):
         # API Gateway turns base64 back into bytes only for a binary media type (the
         # response's Content-Type or the client's Accept); otherwise the client gets the text.
@@ -191,5 +197,5 @@ def _proxy_response(payload, spec: ApiSpec, request: HttpRequest) -> HttpRespons
             try:
                 return HttpResponse(payload["statusCode"], headers, base64.b64decode(body, validate=True))
             except ValueError:
-                return json_response(*INTERNAL_ERROR)
+                return INTERNAL_ERROR
     return HttpResponse(payload["statusCode"], headers, body.encode("utf-8"))

@@ -105,6 +105,13 @@ class CorsSpec(BaseModel):
     allow_credentials: bool = False
 
 
+class GatewayResponseSpec(BaseModel):
+    """One of an API's GatewayResponses (local/gateway_answers.py applies them)."""
+    status: int | None = None
+    headers: dict[str, str] = {}  # name -> 'static value' or method.request.header.NAME
+    templates: dict[str, str] = {}  # media type -> body
+
+
 class ApiSpec(BaseModel):
     logical_id: str
     name: str
@@ -114,6 +121,7 @@ class ApiSpec(BaseModel):
     default_authorizer: str | None = None
     cors: CorsSpec | None = None
     binary_media_types: list[str] = []
+    gateway_responses: dict[str, GatewayResponseSpec] = {}  # by gateway response type
 
     @property
     def stage_throttle(self) -> MethodSetting | None:
@@ -286,7 +294,13 @@ class _Builder:
                          for name, spec in (auth.get("Authorizers") or {}).items()},
             default_authorizer=auth.get("DefaultAuthorizer"),
             cors=_cors(props.get("Cors")),
-            binary_media_types=[t.replace("~1", "/") for t in props.get("BinaryMediaTypes", []) or []])
+            binary_media_types=[t.replace("~1", "/") for t in props.get("BinaryMediaTypes", []) or []],
+            gateway_responses={kind: GatewayResponseSpec(
+                status=int(response["StatusCode"]) if response.get("StatusCode") is not None else None,
+                headers={str(k): str(v) for k, v in ((response.get("ResponseParameters") or {}).get("Headers")
+                                                     or {}).items()},
+                templates={str(k): str(v) for k, v in (response.get("ResponseTemplates") or {}).items()})
+                for kind, response in (props.get("GatewayResponses") or {}).items()})
 
     def _authorizer(self, api: str, name: str, spec: dict) -> AuthorizerSpec:
         function = _logical_id_of(spec.get("FunctionArn"))

@@ -259,3 +259,20 @@ def test_matrix_of_bad_credentials_is_never_2xx_or_5xx(api, recipe):
         if answer.status not in (401, 403):
             failures.append(f"{operation.method} {path} with tampered share URL: {answer.status}")
     assert failures == []
+
+
+def test_a_credential_that_cannot_be_checked_for_a_database_outage_is_a_503_with_retry_after(api):
+    """The gatekeeper fails when the database is down (after riding out a restart's worth of
+    retries), and API Gateway answers the template's GatewayResponses for AUTHORIZER_FAILURE:
+    503 with Retry-After, in the API's error shape; without it, a bare 500."""
+    from conftest import project_gateway
+
+    services = {**api.services, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    down = project_gateway(api.template, api.resolver, services, "123456789012", api.admin_key)
+    try:
+        answer = down.get("/recipes")
+    finally:
+        down.runtime.stop()
+    assert (answer.status, answer.headers["retry-after"]) == (503, "1")
+    body = answer.json()
+    assert body["error"]["code"] == "dependency_unavailable" and body["requestId"] == answer.headers["x-amzn-requestid"]

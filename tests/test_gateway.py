@@ -139,20 +139,25 @@ class FakeClock:
         return self.now
 
 
-@pytest.fixture
-def setup(tmp_path):
-    (tmp_path / "fn").mkdir()
-    (tmp_path / "fn" / "app.py").write_text(CODE)
-    path = tmp_path / "template.yaml"
-    path.write_text(textwrap.dedent(TEMPLATE))
+def gateway_over(folder, template_text: str, **options) -> Gateway:
+    """A Gateway over a template written to `folder`, its functions from CODE (stop its runtime)."""
+    (folder / "fn").mkdir()
+    (folder / "fn" / "app.py").write_text(CODE)
+    path = folder / "template.yaml"
+    path.write_text(textwrap.dedent(template_text))
     template = load_template(path)
     model = build_model(path, template, Resolver(template, Deployment(), path), {})
     runtime = Runtime(model, "us-east-1", "123456789012", console=ConsoleLog(io.StringIO()))
+    return Gateway(model, runtime, "123456789012", **options)
+
+
+@pytest.fixture
+def setup(tmp_path):
     clock, log = FakeClock(), io.StringIO()
-    gateway = Gateway(model, runtime, "123456789012", clock=clock, wall_clock=lambda: 1_700_000_000.0,
-                      access_log=AccessLog(log))
+    gateway = gateway_over(tmp_path, TEMPLATE, clock=clock, wall_clock=lambda: 1_700_000_000.0,
+                           access_log=AccessLog(log))
     yield GatewayClient(gateway), clock, log
-    runtime.stop()
+    gateway.runtime.stop()
 
 
 @pytest.fixture
@@ -351,3 +356,61 @@ def test_a_hanging_function_does_not_hold_up_other_clients(server):
 def test_base64_is_returned_as_text_unless_a_binary_media_type_applies(client):
     assert client.get("/files/b64").body == base64.b64encode(b"hello")
     assert client.get("/files/b64", headers={"Accept": "image/png"}).body == b"hello"
+
+
+GATEWAY_RESPONSES_TEMPLATE = """
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function: {Runtime: python3.11, Timeout: 3, CodeUri: fn}
+Resources:
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: test
+      Auth:
+        DefaultAuthorizer: TokenAuth
+        Authorizers:
+          TokenAuth:
+            FunctionArn: !GetAtt TokenAuthFunction.Arn
+            Identity: {Header: Authorization, ReauthorizeEvery: 0}
+      GatewayResponses:
+        AUTHORIZER_FAILURE:
+          StatusCode: 503
+          ResponseParameters: {Headers: {Retry-After: "'1'"}}
+          ResponseTemplates:
+            application/json: >-
+              {"error": $context.error.messageString, "type": "$context.error.responseType",
+              "id": "$context.requestId"}
+        DEFAULT_4XX:
+          ResponseParameters: {Headers: {X-Gateway: "'local'", X-Trace: method.request.header.X-Trace}}
+  Echo:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: app.echo
+      Events:
+        Item: {Type: Api, Properties: {RestApiId: !Ref Api, Path: "/items/{id}", Method: get}}
+  TokenAuthFunction:
+    Type: AWS::Serverless::Function
+    Properties: {Handler: app.token_auth}
+"""
+
+
+def test_gateway_responses_change_the_gateways_own_answers(tmp_path):
+    """An API's GatewayResponses, as API Gateway applies them: the named type first, then
+    DEFAULT_4XX or DEFAULT_5XX; a status code, headers (static or from the request) and a
+    body template. The gatekeeper's failure becomes a 503 with Retry-After this way."""
+    gateway = gateway_over(tmp_path, GATEWAY_RESPONSES_TEMPLATE, access_log=AccessLog(io.StringIO()))
+    client = GatewayClient(gateway)
+    try:
+        failed = client.get("/items/1", headers={"Authorization": "Bearer crash"})
+        assert (failed.status, failed.headers["retry-after"]) == (503, "1")
+        assert failed.json() == {"error": None, "type": "AUTHORIZER_FAILURE", "id": failed.headers["x-amzn-requestid"]}
+        unusable = client.get("/items/1", headers={"Authorization": "Bearer garbage"})  # no DEFAULT_5XX: as it was
+        assert (unusable.status, unusable.json(), "retry-after" in unusable.headers) == (500, {"message": None}, False)
+        for target, headers, status in (("/items/1", {"Authorization": "Bearer fail"}, 401), ("/nowhere", {}, 403)):
+            answer = client.get(target, headers={**headers, "X-Trace": "t-1"})
+            assert answer.status == status and answer.headers["x-gateway"] == "local"
+            assert answer.headers["x-trace"] == "t-1" and "message" in answer.json()
+        assert "x-gateway" not in client.get("/items/1", headers={"Authorization": "Bearer good"}).headers
+    finally:
+        gateway.runtime.stop()

@@ -49,6 +49,10 @@ def server_error(url: str, sqlstate: str) -> psycopg2.Error:
 def test_serialization_failures_and_deadlocks_are_transient_but_constraint_errors_are_not(postgres_url):
     assert retry.is_transient(server_error(postgres_url, "40001"))
     assert retry.is_transient(server_error(postgres_url, "40P01"))
+    # A statement or lock timeout, the server shutting down or starting, too many connections,
+    # a connection exception: faults of the infrastructure that pass, never a 500.
+    for sqlstate in ("57014", "55P03", "57P01", "57P03", "53300", "08006"):
+        assert retry.is_transient(server_error(postgres_url, sqlstate)), sqlstate
     assert not retry.is_transient(server_error(postgres_url, "23505"))  # unique violation
     assert not retry.is_transient(server_error(postgres_url, "22P02"))  # invalid input
 
@@ -238,7 +242,32 @@ def test_when_the_outcome_cannot_be_told_only_an_idempotency_key_allows_a_retry(
     assert len(attempts) == 2  # an idempotency key makes the repeat harmless
 
 
+def test_a_lock_wait_longer_than_the_invocation_is_a_503_before_the_functions_timeout(
+        migrated_database, make_function, runtime_of):
+    """A row locked elsewhere for longer than the function may run: its statements are cut
+    short before the invocation ends, and the client gets a 503 with Retry-After, not the
+    function's timeout (which API Gateway answers 502)."""
+    runtime = runtime_of(make_function("Waiting", """
+        from cloudpatterns.db import database
+        from cloudpatterns.http import Response, api_handler
+
+        @api_handler
+        def handler(request, context):
+            database.run(lambda cursor: cursor.execute("SELECT * FROM products WHERE name = 'Locked flour' "
+                                                       "FOR UPDATE"), context=context)
+            return Response(200, {"locked": False})
+    """, timeout=2, env={"DATABASE_URL": migrated_database}))
+    with psycopg2.connect(migrated_database) as holder, holder.cursor() as cursor:
+        cursor.execute("INSERT INTO products (name, unit) VALUES ('Locked flour', 'g')")
+        holder.commit()
+        cursor.execute("SELECT * FROM products WHERE name = 'Locked flour' FOR UPDATE")  # held to the block's end
+        outcome = runtime.invoke("Waiting", {"httpMethod": "GET", "path": "/products/1"})
+    assert not outcome.failed, outcome.error  # not "Task timed out": the function answered in its time
+    assert outcome.payload["statusCode"] == 503 and outcome.payload["headers"]["Retry-After"] == "1"
+
+
 def test_out_of_tries_is_a_503(tmp_path):
     database = Database("postgresql://nobody@127.0.0.1:1/none")
-    with pytest.raises(DependencyUnavailable, match="the database is unavailable"):
+    with pytest.raises(DependencyUnavailable, match="the database is unavailable") as raised:
         database.run(lambda cursor: None, attempts=2)
+    assert raised.value.headers == {"Retry-After": "1"}  # when to try again

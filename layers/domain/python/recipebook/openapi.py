@@ -9,7 +9,8 @@ from .models import Error
 
 REASONS = {400: "Bad input: every field error is listed", 401: "No or bad credentials", 403: "Not allowed",
            404: "Not found", 409: "Conflict", 412: "The resource changed (If-Match)",
-           422: "Refers to something that does not exist, or reuses an Idempotency-Key", 429: "Too many requests"}
+           422: "Refers to something that does not exist, or reuses an Idempotency-Key", 429: "Too many requests",
+           503: "A service the API needs is unavailable just now: retry after Retry-After seconds"}
 
 
 def document(version: str) -> dict:
@@ -66,6 +67,10 @@ def _operation(op: Operation) -> dict:
     for status in (() if op.public else (401, 403)) + (429,):
         responses.setdefault(str(status), {"description": REASONS[status],
                                            "content": {"application/json": {"schema": {"type": "object"}}}})
+    # Any operation may meet a database or a cache that is down (the gatekeeper's too).
+    responses.setdefault("503", {"description": REASONS[503],
+                                 "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 0}}},
+                                 "content": {"application/json": {"schema": _ref(Error)}}})
     result = {"operationId": op.operation_id, "summary": op.summary, "parameters": parameters,
               "responses": responses}
     if op.body is not None:

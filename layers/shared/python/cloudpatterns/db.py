@@ -35,8 +35,23 @@ class Database:
             # Named after the function, so an operator (or demo_retry) can tell connections apart.
             self._connection = psycopg2.connect(self.url, connect_timeout=5,
                                                 cursor_factory=psycopg2.extras.RealDictCursor,
-                                                application_name=os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "recipes"))
+                                                application_name=os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "recipes"),
+                                                options=f"-c statement_timeout={self.STATEMENT_TIMEOUT_MS}")
         return self._connection
+
+    # No statement (a lock wait included) runs longer than this, nor past the invocation's
+    # time: cut short, it is a transient fault (57014), tried again or answered 503, where
+    # running on would end in the function's own timeout and API Gateway's 502.
+    STATEMENT_TIMEOUT_MS = 5000
+
+    def _bound_statements(self, cursor, context) -> None:
+        """Within this transaction, statements end before the invocation does (one more
+        round trip, only when less than STATEMENT_TIMEOUT_MS is left)."""
+        if context is None or not hasattr(context, "get_remaining_time_in_millis"):
+            return
+        left_ms = context.get_remaining_time_in_millis() - retry.SAFETY_MARGIN_MS
+        if left_ms < self.STATEMENT_TIMEOUT_MS:
+            cursor.execute("SELECT set_config('statement_timeout', %s, true)", (str(max(50, left_ms)),))
 
     # Long enough to ride out a Postgres restart (about a second here, a failover on RDS
     # takes longer), short enough that a database that stays down answers 503 soon.
@@ -56,6 +71,7 @@ class Database:
             committing = False
             try:
                 with connection.cursor() as cursor:
+                    self._bound_statements(cursor, context)
                     result = work(cursor)
                     # NULL when the work wrote nothing: then there is nothing a lost COMMIT could have saved.
                     cursor.execute("SELECT txid_current_if_assigned()::text AS xid")

@@ -70,7 +70,12 @@ class Throttled(AppError):
 
 
 class DependencyUnavailable(AppError):
-    """A service the function needs (database, cache, broker) cannot be reached."""
+    """A service the function needs (database, cache, broker) cannot be reached: a fault of
+    ours that passes, so the client is told when to try again (RFC 9110 section 10.2.3)."""
 
     status = 503
     code = "dependency_unavailable"
+    retry_after_s = 1
+
+    def __init__(self, message: str, *, details: object = None, headers: dict[str, str] | None = None):
+        super().__init__(message, details=details, headers={"Retry-After": str(self.retry_after_s), **(headers or {})})

@@ -9,8 +9,12 @@ import tenacity
 
 log = logging.getLogger(__name__)
 
-# SQLSTATEs worth another try: serialization failure, deadlock.
-TRANSIENT_SQLSTATES = {"40001", "40P01"}
+# SQLSTATEs worth another try (PostgreSQL's appendix A): serialization failure and deadlock; a
+# lock or statement timeout; the server shutting down, crashed or starting up; out of disk,
+# memory or connections; an I/O error; and the whole class 08, connection exceptions.
+TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "57014", "57P01", "57P02", "57P03", "53100", "53200", "53300",
+                       "58030"}
+TRANSIENT_SQLSTATE_CLASSES = {"08"}
 THROTTLING_CODES = {"Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded",
                     "TooManyRequestsException", "ProvisionedThroughputExceededException", "SlowDown"}
 # Never start an attempt with less than this left of the invocation.
@@ -24,7 +28,8 @@ def is_transient(error: BaseException) -> bool:
         import psycopg2
 
         if isinstance(error, psycopg2.Error):
-            if getattr(error, "pgcode", None) in TRANSIENT_SQLSTATES:
+            code = getattr(error, "pgcode", None)
+            if code in TRANSIENT_SQLSTATES or (code or "")[:2] in TRANSIENT_SQLSTATE_CLASSES:
                 return True
             # No SQLSTATE: the connection itself failed (refused, dropped, closed).
             return isinstance(error, (psycopg2.OperationalError, psycopg2.InterfaceError)) and not error.pgcode

@@ -2,14 +2,25 @@
 shows up on the page, with its log."""
 
 import json
+import os
 import shutil
 import subprocess
 import urllib.request
+from pathlib import Path
 
 import boto3
 import pytest
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def why_no_chromium() -> str:
+    """`make test` installs Debian's chromium where it can (the Makefile); why it could not."""
+    if not Path("/etc/debian_version").exists():
+        return "no Chromium, and this is not Debian, where `make test` would install it: install Chromium"
+    if os.geteuid() != 0:
+        return "no Chromium, and `make test` installs it only as root: sudo apt-get install chromium"
+    return "no Chromium: `make test` tried apt-get install chromium and it failed (see its output above)"
 
 
 def gateway_url(run) -> str:
@@ -30,7 +41,7 @@ def test_the_state_api_lists_functions_invocations_queues_and_masked_configurati
     assert state["configuration"]["cache/ttl-seconds"] == "60"
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium here (Debian: apt-get install chromium)")
+@pytest.mark.skipif(CHROMIUM is None, reason=why_no_chromium())
 def test_an_invocation_appears_on_the_page(local_env, start_local_up, tmp_path):
     run = start_local_up(local_env).wait_ready()
     url = gateway_url(run)

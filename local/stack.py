@@ -17,7 +17,6 @@ import psycopg2
 
 from infra.api_keys import create_api_key, key_is_active
 from infra.migrate import migrate
-from infra.outbox_replay import return_to_outbox
 from infra.provision import AwsClients, deployment_for, provision
 from infra.template import load_template
 
@@ -41,7 +40,6 @@ READY_TIMEOUT = 30.0
 ADMIN_KEY_FILE = "admin-api-key"
 RESTART_LIMIT = 5  # restarts of one process within RESTART_WINDOW_S before the stack gives up
 RESTART_WINDOW_S = 60.0
-REPLAY_DELAY_S = 2.0
 
 
 @dataclass
@@ -65,10 +63,6 @@ class Stack:
         self._lock = None
         self._restarts: dict[str, list[float]] = {}
         self._reprovision = None  # after the AWS emulator restarted
-        # (old emulator's start, new one provisioned, when to look): events not yet returned
-        self._replays: list[tuple[float, float, float]] = []
-        self._replay_warned = False
-        self._database_url: str | None = None
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -97,6 +91,7 @@ class Stack:
                 process.wait_ready(service.ready, READY_TIMEOUT)
             urls = self._service_urls(embedded)
             step = self._done(f"services ready ({', '.join(s.name for s in embedded) or 'all external'})", step)
+            self._say_state_notes(embedded)
 
             applied = migrate(urls["database"])
             step = self._done(f"schema migrated ({len(applied)} applied)", step)
@@ -107,7 +102,6 @@ class Stack:
             resolver, model = load_app(s, services, self.parameter_overrides, template=template)
             report = provision(template, resolver, clients, s.state_dir / "secrets.json")
             self._reprovision = lambda: provision(template, resolver, clients, s.state_dir / "secrets.json")
-            self._database_url = urls["database"]
             admin_key = self._admin_key(urls["database"])
             step = self._done(f"AWS resources provisioned ({report.summary()})", step)
 
@@ -157,7 +151,6 @@ class Stack:
     def supervise(self) -> str | None:
         """Start again each managed process that exited. Returns why the stack must stop
         instead: one that keeps dying, or cannot be started again."""
-        self._return_held_events()
         for index, (service, process) in enumerate(self._processes):
             code = process.exit_code()
             if code is None:
@@ -169,46 +162,30 @@ class Stack:
                         f"{RESTART_WINDOW_S:.0f} s{_see(process)}")
             self._restarts[service.name] = [*recent, now]
             self.say(f"{service.name} (pid {process.pid}) exited with code {code}; starting it again")
-            started = process.started_at
             replacement = service.process(self.run_dir)
             try:
                 replacement.start()
                 self._processes[index] = (service, replacement)
                 replacement.wait_ready(service.ready, READY_TIMEOUT)
                 if service.name == "aws":
-                    self._after_aws_restart(started)
+                    self._after_aws_restart()
             except Exception as error:  # noqa: BLE001 - any failure here ends the stack, with its reason
                 return f"{service.name} could not be started again: {error}"
             self._done(f"{service.name} back (pid {replacement.pid})", now)
+            self._say_state_notes([service])
         return None
 
-    def _after_aws_restart(self, started: float) -> None:
-        """moto starts empty: the resources again, and the events the old one was holding.
-        Until the subscriptions exist again the new topic takes events and delivers them
-        to no one, so the window to send again ends when provisioning is done."""
-        report = self._reprovision()
-        provisioned = time.time()
-        self.say(f"  AWS resources provisioned again ({report.summary()})")
-        # published_at is stamped in a transaction of its own just after SNS answered: wait
-        # for the marks of events sent during provisioning to be in before looking for them.
-        self._replays.append((started, provisioned, time.monotonic() + REPLAY_DELAY_S))
+    def _say_state_notes(self, services: list) -> None:
+        for service in services:
+            note = getattr(service, "state_note", lambda: None)()
+            if note:
+                self.say(f"      {service.name} state: {note}")
 
-    def _return_held_events(self) -> None:
-        """Tried again on every turn while the database cannot be reached."""
-        while self._replays:
-            started, until, not_before = self._replays[0]
-            if time.monotonic() < not_before:
-                return
-            try:
-                count = return_to_outbox(self._database_url, started, until)
-            except psycopg2.Error as error:
-                if not self._replay_warned:
-                    self.say(f"  the events the old AWS emulator held wait for the database ({str(error).strip()})")
-                    self._replay_warned = True
-                return
-            self._replays.pop(0)
-            self._replay_warned = False
-            self.say(f"  {count} event(s) the old AWS emulator held went back to the outbox for the relay")
+    def _after_aws_restart(self) -> None:
+        """The emulator comes back with its state (local/services/moto_state.py); provisioning
+        again is a check that costs little, and puts back what a state moved aside lost."""
+        report = self._reprovision()
+        self.say(f"  AWS resources provisioned again ({report.summary()})")
 
     # -- parts -----------------------------------------------------------------------
 

@@ -310,3 +310,37 @@ def test_binary_and_number_attributes_sent_to_sqs_are_received_as_moto_gives_the
         received.append((message["MessageAttributes"], message["MD5OfMessageAttributes"]))
     assert received[0] == received[1]
     assert received[0][0]["blob"]["BinaryValue"] == b"\x00\x01binary"
+
+
+def test_an_exception_inside_the_fast_path_falls_back_to_moto_never_a_500(endpoints):
+    """A fault of the fast path (here, every call raises) is logged once with its traceback,
+    and moto's own handler answers the request, as it would without the fast path."""
+    launcher = _load_launcher()
+    from moto.server import DomainDispatcherApplication, create_backend_app
+
+    class Broken:
+        def answer(self, *request):
+            raise KeyError("a bug in the fast path")
+
+    logged = []
+    server = KeepAliveServer(("127.0.0.1", 0), lambda *request: None)
+    port = server.server_address[1]
+    moto_app = wsgi_responder(DomainDispatcherApplication(create_backend_app), "127.0.0.1", port,
+                              launcher._moto_environ)
+    server.RequestHandlerClass.responder = staticmethod(launcher.answering(Broken(), moto_app, logged.append))
+    serve_in_thread(server)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        sns, sqs = client("sns", url), client("sqs", url)
+        queue = sqs.create_queue(QueueName="fallback")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        topic = sns.create_topic(Name="fallback")["TopicArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+        sns.publish(TopicArn=topic, Message="delivered by moto")
+        messages = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1)["Messages"]
+        sqs.delete_message_batch(QueueUrl=queue, Entries=[{"Id": "1", "ReceiptHandle": messages[0]["ReceiptHandle"]}])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [m["Body"] for m in messages] == ["delivered by moto"]
+    assert len(logged) == 1 and "KeyError: 'a bug in the fast path'" in logged[0] and "Traceback" in logged[0]

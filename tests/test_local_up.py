@@ -210,3 +210,43 @@ def test_a_server_that_keeps_dying_stops_the_stack_with_its_name(local_env, star
     assert run.wait_exit() == 1
     assert f"error: redis (pid {pid}) exited with code -9, {RESTART_LIMIT + 1} times within 60 s" in run.output
     assert not [p for p in pids.values() if psutil.pid_exists(p)]
+
+
+def test_dead_letters_and_what_was_written_at_run_time_survive_an_emulator_kill_and_a_restart(
+        local_env, start_local_up):
+    """The AWS emulator's state is kept under .local/aws/ (local/services/moto_state.py), as
+    Postgres keeps its rows: a SIGKILL of it, then a stop and start of the whole stack."""
+    run = start_local_up(local_env).wait_ready()
+
+    def clients(run):
+        return [boto3.client(name, endpoint_url=url_in(run, "AWS endpoint"), region_name="us-east-1",
+                             aws_access_key_id="test", aws_secret_access_key="test") for name in ("sqs", "ssm", "s3")]
+
+    def written(run) -> tuple:
+        sqs, ssm, s3 = clients(run)
+        dlq = sqs.get_queue_url(QueueName="recipes-local-audit-dlq")["QueueUrl"]
+        dead = sqs.receive_message(QueueUrl=dlq, VisibilityTimeout=0, MaxNumberOfMessages=10).get("Messages", [])
+        limit = ssm.get_parameter(Name="/recipes/local/rate-limit/writes-per-minute")["Parameter"]
+        bucket = s3.list_buckets()["Buckets"][0]["Name"]
+        return ([m["Body"] for m in dead], (limit["Value"], limit["Version"]),
+                s3.get_object(Bucket=bucket, Key="notes/kept.txt")["Body"].read())
+
+    sqs, ssm, s3 = clients(run)
+    dlq = sqs.get_queue_url(QueueName="recipes-local-audit-dlq")["QueueUrl"]
+    sqs.send_message(QueueUrl=dlq, MessageBody='{"dead": "letter"}')
+    ssm.put_parameter(Name="/recipes/local/rate-limit/writes-per-minute", Value="77", Type="String", Overwrite=True)
+    s3.put_object(Bucket=s3.list_buckets()["Buckets"][0]["Name"], Key="notes/kept.txt", Body=b"kept")
+    expected = written(run)
+    assert expected[0] == ['{"dead": "letter"}'] and expected[1][0] == "77"
+
+    old = _pid_of(run, "aws")
+    os.kill(old, signal.SIGKILL)
+    _wait_for_new_pid(run, "aws", old)
+    assert written(run) == expected
+    assert "aws state: state restored: s3, sns, sqs, ssm; 4 queues holding 1 message" in run.output
+    assert "AWS resources provisioned again (0 created" in run.output
+    run.signal(signal.SIGINT)
+    assert run.wait_exit() == 0
+
+    again = start_local_up(local_env).wait_ready()
+    assert written(again) == expected

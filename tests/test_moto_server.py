@@ -1,8 +1,11 @@
 """The speed patches of local/services/moto_server.py: all of them apply to the installed
-moto, and each answers as the code it replaces does."""
+(pinned) moto, and each answers as the code it replaces does, compared with moto as it ships
+in a fresh interpreter (tests/moto_patch_check.py)."""
 
 import importlib.util
-import string
+import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -13,44 +16,39 @@ from moto import mock_aws
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _check(*args: str) -> dict:
+    """tests/moto_patch_check.py in a fresh interpreter: moto as it ships, then patched."""
+    result = subprocess.run([sys.executable, str(ROOT / "tests" / "moto_patch_check.py"), *args], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_every_patch_finds_its_target_and_answers_as_pristine_moto_does():
+    checked = _check()
+    assert checked["skipped"] == [] and len(checked["patched"]) == 11
+    assert checked["mismatches"] == []
+
+
+def test_the_comparison_catches_a_patch_that_answers_differently():
+    assert _check("--break-receipt-handles")["mismatches"] == ["generate_receipt_handle"]
+
+
+def test_the_installed_moto_is_the_pinned_one():
+    from importlib.metadata import requires, version
+
+    pinned = next(line for line in requires("recipes-serverless") if line.startswith("moto"))
+    assert pinned.split(";")[0].endswith(f"=={version('moto')}"), pinned
+
+
 @pytest.fixture(scope="module")
 def patched():
-    from moto import backends
-    from moto.core import utils as core_utils
-    from moto.sqs import models as sqs_models
-
-    originals = {"modules": list(backends.list_of_moto_modules()), "camel": core_utils.camelcase_to_underscores,
-                 "unix_time": sqs_models.unix_time, "unix_time_millis": sqs_models.unix_time_millis,
-                 "receipt_handle": sqs_models.generate_receipt_handle}
+    """The patches applied in this process, for the behaviour tests below (moto in process)."""
     spec = importlib.util.spec_from_file_location("moto_server", ROOT / "local" / "services" / "moto_server.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     module.apply()
-    return module, originals
-
-
-def test_every_patch_finds_its_target_in_the_installed_moto(patched):
-    module, _ = patched
-    assert module.SKIPPED == []
-    assert len(module.PATCHED) == 11
-
-
-def test_the_patched_functions_answer_as_the_originals(patched):
-    _, originals = patched
-    from moto import backends
-    from moto.core import responses as core_responses
-    from moto.sqs import models as sqs_models
-
-    assert list(backends.list_of_moto_modules()) == originals["modules"]
-    for name in ("ReceiveMessage", "MessageRetentionPeriod", "ApproximateNumberOfMessagesNotVisible", "QueueArn"):
-        assert core_responses.camelcase_to_underscores(name) == originals["camel"](name)
-    assert sqs_models.unix_time() == pytest.approx(originals["unix_time"](), abs=0.05)
-    assert sqs_models.unix_time_millis() == pytest.approx(originals["unix_time_millis"](), abs=50)
-    handles = {sqs_models.generate_receipt_handle() for _ in range(1000)}
-    original = originals["receipt_handle"]()
-    assert len(handles) == 1000  # none repeats
-    assert {len(handle) for handle in handles} == {len(original)}
-    assert set("".join(handles)) == set(string.ascii_lowercase) >= set(original)
+    return module
 
 
 def test_receiving_some_message_attributes_leaves_the_others_on_the_queued_message(patched):

@@ -1,5 +1,6 @@
-"""The local AWS endpoint: moto, with its per-request costs taken out; run as
-`python local/services/moto_server.py -H HOST -p PORT`.
+"""The local AWS endpoint: moto, with its per-request costs taken out and, with --state-dir,
+its state kept on disk across kills (moto_state.py); run as
+`python local/services/moto_server.py -H HOST -p PORT [--state-dir DIR]`.
 
 Measured on moto 5.2 (bench/events.py, docs/ARCHITECTURE.md), moto as it ships cost the
 server about 5 ms for a trivial request, closed the connection after every answer, and
@@ -25,8 +26,9 @@ grew slower with every message a queue held. Three layers take that out:
     attributes would not touch the queue's message: a shallow copy does that (see below).
 
 A patch whose target moved in another moto version is skipped with a warning: moto then
-runs as it ships, slower but right. tests/test_moto_server.py checks that all apply, and
-tests/test_local_aws_endpoint.py that the fast path answers as moto's handlers do.
+runs as it ships, slower but right. moto is pinned for that reason; tests/test_moto_server.py
+checks that all apply and answer as pristine moto does, and tests/test_local_aws_endpoint.py
+that the fast path answers as moto's handlers do.
 """
 
 import argparse
@@ -37,6 +39,8 @@ import string
 import sys
 import threading
 import time
+import traceback
+from pathlib import Path
 
 PATCHED: list[str] = []
 SKIPPED: list[str] = []
@@ -140,9 +144,68 @@ def _moto_environ(headers) -> dict:
     return {**{key: ",".join(found) for key, found in values.items()}, PRESERVED_HEADER_NAMES_ENVIRON_KEY: names}
 
 
-def serve(host: str, port: int) -> None:
+def _lets_go_while_waiting(lock: threading.Lock):
+    """The SQS long poll waits inside moto's receive for a message to arrive: it lets go of the
+    state lock while it waits, so that the send it waits for (and everyone else) can run."""
+    def patch(original):
+        def wait_for_messages(self, timeout):
+            lock.release()
+            try:
+                return original(self, timeout)
+            finally:
+                lock.acquire()
+        return wait_for_messages
+    return patch
+
+
+def answering(fast_path, moto_app, log=print):
+    """Each request to the fast path first, then to moto's application. An exception inside
+    the fast path is a fault of ours, not the client's: it is logged (with its traceback, the
+    first time) and moto answers the request instead, as it would without the fast path. A
+    request the fast path had already carried out is then carried out again: a publish
+    delivered twice, a batch received again after its visibility timeout; SNS and SQS deliver
+    at least once, and consumers must dedupe anyway."""
+    reported = set()
+
+    def respond(method, target, headers, body):
+        try:
+            answer = fast_path.answer(method, target, headers, body)
+        except Exception as error:  # noqa: BLE001 - whatever it was, moto's own handler answers
+            kind = type(error).__name__
+            if kind not in reported:
+                reported.add(kind)
+                log(f"local AWS endpoint: the fast path failed on {method} {target}; moto answers instead:\n"
+                    + traceback.format_exc().rstrip())
+            answer = None
+        return answer or moto_app(method, target, headers, body)
+
+    return respond
+
+
+def durably(respond, state):
+    """Each request under the state lock; its answer once what it changed is on disk."""
+    from moto_state import StateNotWritten, services_touched
+
+    def respond_durably(method, target, headers, body):
+        touched = services_touched(method, target, headers, body)
+        with state.lock:
+            try:
+                answer = respond(method, target, headers, body)
+            finally:  # a request moto failed half-way may have changed something too
+                generation = state.changed(touched)
+        try:
+            state.wait_durable(generation)
+        except StateNotWritten as error:
+            return 503, [("Content-Type", "text/plain")], str(error).encode()
+        return answer
+
+    return respond_durably
+
+
+def serve(host: str, port: int, state_dir: str | None = None) -> None:
     """moto's application behind a keep-alive server, with the event pipeline's requests
-    answered by the fast path first (keepalive_http.py and moto_fast_path.py say why)."""
+    answered by the fast path first (keepalive_http.py and moto_fast_path.py say why), and
+    with `state_dir`, its state kept there across restarts (moto_state.py)."""
     import os
 
     from keepalive_http import KeepAliveServer, wsgi_responder
@@ -150,13 +213,23 @@ def serve(host: str, port: int) -> None:
     from moto_fast_path import FastPath
 
     os.environ.setdefault("MOTO_PORT", str(port))  # as moto's server does: the URLs it makes use it
-    fast_path = FastPath()
-    moto_app = wsgi_responder(DomainDispatcherApplication(create_backend_app), host, port, _moto_environ)
+    log = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
+    respond = answering(FastPath(), wsgi_responder(DomainDispatcherApplication(create_backend_app), host, port,
+                                                   _moto_environ), log)
+    state = None
+    if state_dir is not None:
+        from moto_state import PersistentState
 
-    def respond(method, target, headers, body):
-        return fast_path.answer(method, target, headers, body) or moto_app(method, target, headers, body)
+        state = PersistentState(Path(state_dir), log)
+        respond = durably(respond, state)
+    server = KeepAliveServer((host, port), respond)  # bound first: a port in use fails at once
+    if state is not None:
+        from moto.sqs import models as sqs_models
 
-    server = KeepAliveServer((host, port), respond)
+        _patch(sqs_models.Queue, "wait_for_messages", _lets_go_while_waiting(state.lock))
+        print(f"local AWS endpoint state: {state.open()}", flush=True)
+    if SKIPPED:
+        log(f"moto_server: not patched (moved in this moto version): {', '.join(SKIPPED)}")
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     print(f"local AWS endpoint (moto {_moto_version()}) on http://{host}:{port}", flush=True)
     try:
@@ -165,6 +238,8 @@ def serve(host: str, port: int) -> None:
         pass
     finally:
         server.server_close()
+        if state is not None:
+            state.close()
 
 
 def _moto_version() -> str:
@@ -177,11 +252,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="moto, patched and served with keep-alive")
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, default=5000)
+    parser.add_argument("--state-dir", help="keep the state in this folder across restarts (moto_state.py)")
     args = parser.parse_args()
     apply()
-    if SKIPPED:
-        print(f"moto_server: not patched (moved in this moto version): {', '.join(SKIPPED)}", file=sys.stderr)
-    serve(args.host, args.port)
+    serve(args.host, args.port, args.state_dir)
 
 
 if __name__ == "__main__":

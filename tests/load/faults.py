@@ -98,9 +98,9 @@ def _redis_answers(stack) -> bool:
 
 
 def _aws_provisioned(stack) -> bool:
-    """Answering is not enough: the emulator keeps its resources in memory, so it is back once
-    provisioned again, i.e. the topic has its subscriptions and the bucket (provisioned last,
-    after the SSM parameters; see infra/provision.py) exists."""
+    """Answering is not enough: it is back once it has its resources again, i.e. the topic
+    has its subscriptions and the bucket exists (restored with its state, and provisioned
+    again by `local up`: see infra/provision.py)."""
     config = Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 1})
     sns = stack.aws("sns", config)
     topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(TOPIC_SUFFIX))
@@ -156,11 +156,9 @@ def restart_redis(stack) -> FaultResult:
 
 
 def restart_aws(stack) -> FaultResult:
-    result = restart_service(stack, "aws", EmbeddedAws.stop_signal, _aws_provisioned)
-    if result.recovered_s is not None:
-        # Provisioning put the template's values back, the rate limits among them.
-        stack.raise_rate_limits()
-    return result
+    # The emulator comes back with its state (local/services/moto_state.py), the rate limits
+    # the run raised included.
+    return restart_service(stack, "aws", EmbeddedAws.stop_signal, _aws_provisioned)
 
 
 def _audit_instances(stack) -> list[psutil.Process]:

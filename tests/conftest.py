@@ -3,6 +3,7 @@ a temporary folder, through the same code `python -m local up` uses, and stopped
 
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -145,11 +146,17 @@ class LocalUp:
         self._reader.join(5)
         return code
 
-    def tail(self, lines: int = 150, log_lines: int = 30) -> str:
+    def tail(self, lines: int = 150, log_lines: int = 30, notable: int = 200) -> str:
         """The last lines of its output (the function logs are in it) and of each server's
-        log under its state folder, for a failure to be diagnosed from CI's output alone."""
+        log under its state folder, for a failure to be diagnosed from CI's output alone;
+        then the last `notable` lines that are neither the access log nor Lambda's
+        START/END/REPORT, which a busy stack's last lines are mostly made of."""
         parts = [f"--- `local up` output (pid {self.process.pid}, exit {self.process.poll()}), "
                  f"last {lines} lines ---", *self.lines[-lines:]]
+        routine = re.compile(r'^(\d{1,3}(\.\d{1,3}){3} "|\[\w+\] (START|END|REPORT) RequestId: )')
+        others = [line for line in self.lines if not routine.match(line)]
+        parts += [f"--- `local up` output without the access log and START/END/REPORT, last {notable} lines ---",
+                  *others[-notable:]]
         for log in sorted((self.state_dir / "logs").glob("*.log")):
             try:
                 text = log.read_text(errors="replace").splitlines()[-log_lines:]

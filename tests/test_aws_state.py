@@ -218,6 +218,27 @@ def test_a_long_poll_does_not_hold_up_other_requests(endpoint):
     assert [message["Body"] for message in got] == ["late"]
 
 
+def test_a_long_poll_whose_client_died_takes_no_message(endpoint):
+    """A poller killed mid long poll: the message that arrives next goes to the next
+    receive, not to the dead connection (where it would be lost until its visibility
+    timeout)."""
+    import socket
+
+    sqs = endpoint.client("sqs")
+    queue = sqs.create_queue(QueueName="orphaned-poll", Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
+    body = json.dumps({"QueueUrl": queue, "WaitTimeSeconds": 10, "MaxNumberOfMessages": 1}).encode()
+    request = (f"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-amz-json-1.0\r\n"
+               f"X-Amz-Target: AmazonSQS.ReceiveMessage\r\nAuthorization: AWS4-HMAC-SHA256 Credential=test/"
+               f"20261201/{REGION}/sqs/aws4_request, SignedHeaders=host, Signature=0\r\n"
+               f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    with socket.create_connection(("127.0.0.1", endpoint.service.port)) as doomed:
+        doomed.sendall(request)
+        time.sleep(0.5)  # the poll is waiting in the server
+    sqs.send_message(QueueUrl=queue, MessageBody="for the living")
+    got = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=5).get("Messages", [])
+    assert [message["Body"] for message in got] == ["for the living"]
+
+
 # -- in this process, on moto's in-memory backends -------------------------------------------------
 
 @pytest.fixture
@@ -282,3 +303,74 @@ def test_an_answer_whose_change_cannot_be_written_is_refused_not_sent(moto_in_pr
         _durably(state, lambda: sqs.create_queue(QueueName="never-acknowledged"))
     assert any("could not write its state" in line for line in logged)
     state.close()
+
+
+def test_a_write_cut_off_half_way_is_cut_back_so_the_frames_after_it_are_read(moto_in_process, tmp_path):
+    """A disk that fills up in the middle of a frame: the half frame is truncated away and the
+    change written again, whole; a torn frame left in the middle of the journal would hide
+    every frame after it."""
+    from moto.core.base_backend import BackendDict
+
+    from local.services.moto_state import PersistentState
+
+    class FillsUpOnce:
+        def __init__(self, journal):
+            self.journal, self.full = journal, True
+
+        def write(self, data):
+            if self.full:
+                self.full = False
+                self.journal.write(data[:len(data) // 2])
+                raise OSError(28, "No space left on device")
+            return self.journal.write(data)
+
+        def fileno(self):
+            return self.journal.fileno()
+
+        def close(self):
+            self.journal.close()
+
+    logged = []
+    state = PersistentState(tmp_path / "aws", log=logged.append)
+    state.open()
+    sqs = boto3.client("sqs", region_name=REGION)
+    _durably(state, lambda: sqs.create_queue(QueueName="filling"))
+    queue = sqs.get_queue_url(QueueName="filling")["QueueUrl"]
+    state._journal = FillsUpOnce(state._journal)
+    _durably(state, lambda: sqs.send_message(QueueUrl=queue, MessageBody="written on the second try"))
+    _durably(state, lambda: sqs.send_message(QueueUrl=queue, MessageBody="and the one after"))
+    state.close()
+    assert any("No space left on device" in line for line in logged)
+
+    BackendDict.reset()
+    PersistentState(tmp_path / "aws", log=lambda text: None).open()
+    bodies = [m["Body"] for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]]
+    assert bodies == ["written on the second try", "and the one after"]
+
+
+def _signed(service: str, **headers) -> dict:
+    return {"Authorization": f"AWS4-HMAC-SHA256 Credential=AK/20261201/us-east-1/{service}/aws4_request, "
+                             "SignedHeaders=host, Signature=0", **headers}
+
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+@pytest.mark.parametrize("method, target, headers, body, touched", [
+    ("POST", "/", _signed("sqs", **{"X-Amz-Target": "AmazonSQS.ReceiveMessage"}), b"{}", {"sqs:items"}),
+    ("POST", "/", _signed("sqs", **{"X-Amz-Target": "AmazonSQS.SetQueueAttributes"}), b"{}", {"sqs"}),
+    ("POST", "/", _signed("sqs", **{"X-Amz-Target": "AmazonSQS.GetQueueAttributes"}), b"{}", set()),
+    ("POST", "/", _signed("sns", **FORM), b"Action=Publish&TopicArn=t", {"sqs:items"}),  # delivers, changes no topic
+    ("POST", "/", _signed("sns", **FORM), b"Action=Subscribe&TopicArn=t", {"sns", "sqs:items"}),
+    ("POST", "/", _signed("ssm", **{"X-Amz-Target": "AmazonSSM.PutParameter"}), b"{}", {"ssm"}),
+    ("PUT", "/bucket/key", _signed("s3"), b"Action=GetAnything", {"s3", "sqs:items"}),  # a body, not an action
+    ("GET", "/bucket/key", _signed("s3"), b"", set()),
+    ("PUT", "/bucket/key?X-Amz-Credential=AK%2F20261201%2Fus-east-1%2Fs3%2Faws4_request", {}, b"x",
+     {"s3", "sqs:items"}),  # a presigned URL names its service in the query
+    ("POST", "/moto-api/reset", {}, b"", {"*"}),  # cannot tell: everything
+    ("GET", "/moto-api/", {}, b"", set()),
+])
+def test_which_services_a_request_may_change(method, target, headers, body, touched):
+    from local.services.moto_state import services_touched
+
+    assert services_touched(method, target, headers, body) == touched

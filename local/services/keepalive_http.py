@@ -14,6 +14,7 @@ A `Responder` takes (method, target, headers, body) and gives (status, headers, 
 
 import email.utils
 import io
+import select
 import socket
 import sys
 import threading
@@ -33,6 +34,29 @@ _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"
 
 class BadRequest(Exception):
     pass
+
+
+class ClientGone(BaseException):
+    """Raised by a responder that found its client gone mid-request: nothing is answered.
+    A BaseException, like GeneratorExit: no handler in between (moto's, Flask's, the fast
+    path's fallback) may take it for an error of its own and answer it."""
+
+
+_serving = threading.local()  # the connection of the request this thread is answering
+
+
+def client_gone() -> bool:
+    """Whether the client of the request this thread is answering has closed its connection
+    (for a long poll: a message must not be taken for a client that can no longer get it)."""
+    connection = getattr(_serving, "connection", None)
+    if connection is None:
+        return False
+    try:
+        readable, _, _ = select.select([connection], [], [], 0)
+        # Readable with nothing to read is the end of the stream; a pipelined request is data.
+        return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
 
 
 def read_body(rfile, headers) -> bytes:
@@ -152,11 +176,17 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._write(400, [("Content-Type", "text/plain")], str(error).encode())
             return
+        _serving.connection = self.connection
         try:
             status, headers, payload = self.responder(self.command, self.path, self.headers, body)
+        except ClientGone:
+            self.close_connection = True
+            return
         except Exception as error:  # a fault in one request answers 500; the server goes on
             print(f"local AWS endpoint: {self.command} {self.path} failed: {error!r}", file=sys.stderr)
             status, headers, payload = 500, [("Content-Type", "text/plain")], b"internal error"
+        finally:
+            _serving.connection = None
         self._write(status, headers, payload)
 
     def _write(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:

@@ -144,16 +144,26 @@ def _moto_environ(headers) -> dict:
     return {**{key: ",".join(found) for key, found in values.items()}, PRESERVED_HEADER_NAMES_ENVIRON_KEY: names}
 
 
-def _lets_go_while_waiting(lock: threading.Lock):
-    """The SQS long poll waits inside moto's receive for a message to arrive: it lets go of the
-    state lock while it waits, so that the send it waits for (and everyone else) can run."""
+def _long_poll(lock):
+    """The SQS long poll waits inside moto's receive for a message to arrive. While it waits
+    it lets go of the state lock (when there is one), so that the send it waits for, and
+    everyone else, can run. When it wakes, it checks that its client is still there: a
+    poller killed mid-poll would otherwise have the next message taken for it and lost
+    until its visibility timeout, which on a restart of the event runner held every
+    consumer's first event back for a minute."""
+    from keepalive_http import ClientGone, client_gone
+
     def patch(original):
         def wait_for_messages(self, timeout):
-            lock.release()
+            if lock is not None:
+                lock.release()
             try:
-                return original(self, timeout)
+                original(self, timeout)
             finally:
-                lock.acquire()
+                if lock is not None:
+                    lock.acquire()
+            if client_gone():
+                raise ClientGone()
         return wait_for_messages
     return patch
 
@@ -223,10 +233,10 @@ def serve(host: str, port: int, state_dir: str | None = None) -> None:
         state = PersistentState(Path(state_dir), log)
         respond = durably(respond, state)
     server = KeepAliveServer((host, port), respond)  # bound first: a port in use fails at once
-    if state is not None:
-        from moto.sqs import models as sqs_models
+    from moto.sqs import models as sqs_models
 
-        _patch(sqs_models.Queue, "wait_for_messages", _lets_go_while_waiting(state.lock))
+    _patch(sqs_models.Queue, "wait_for_messages", _long_poll(state.lock if state else None))
+    if state is not None:
         print(f"local AWS endpoint state: {state.open()}", flush=True)
     if SKIPPED:
         log(f"moto_server: not patched (moved in this moto version): {', '.join(SKIPPED)}")

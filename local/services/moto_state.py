@@ -67,9 +67,11 @@ ALL = frozenset({"*"})  # a request whose service cannot be told: everything may
 # -- which services a request may change --------------------------------------------------------
 
 def services_touched(method: str, target: str, headers, body: bytes) -> frozenset[str]:
-    """The moto services whose state this request may change; empty for a read."""
+    """The moto services whose state this request may change; empty for a read. A read is an
+    operation named Get*, List*, Describe*, ... or a GET of a REST protocol; should a change
+    ever hide behind such a name, the next change to that service writes it."""
     service = _signing_service(target, headers)
-    operation = _operation(target, headers, body)
+    operation = None if service == "s3" else _operation(target, headers, body)  # S3 is REST only
     if operation is not None:
         if operation.startswith(_READ_ONLY_PREFIXES):
             return frozenset()
@@ -102,7 +104,8 @@ def _operation(target: str, headers, body: bytes) -> str | None:
     amz_target = headers.get("X-Amz-Target")
     if amz_target:
         return amz_target.rsplit(".", 1)[-1]
-    for text in (target.partition("?")[2], body[:512].decode("latin-1") if body else ""):
+    form = headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded")
+    for text in (target.partition("?")[2], body[:512].decode("latin-1") if body and form else ""):
         for pair in text.split("&"):
             if pair.startswith("Action="):
                 return pair[len("Action="):]
@@ -318,15 +321,18 @@ class _Files:
             json.dump(manifest, handle)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temporary, self.manifest_path)
-        directory = os.open(self.folder, os.O_RDONLY)
+        os.replace(temporary, self.manifest_path)  # from here on, the new files are the state
         try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
-        for leftover in self.folder.iterdir():
-            if leftover.name not in (manifest["snapshot"], manifest["journal"], self.manifest_path.name):
-                leftover.unlink()
+            directory = os.open(self.folder, os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
+            for leftover in self.folder.iterdir():
+                if leftover.name not in (manifest["snapshot"], manifest["journal"], self.manifest_path.name):
+                    leftover.unlink()
+        except OSError:
+            pass  # the rename is done; old files left behind are removed at the next switch
 
 
 class PersistentState:
@@ -349,6 +355,7 @@ class PersistentState:
         self._known: dict[str, object] = {}  # every BackendDict seen, by service
         self._written = threading.Condition()
         self._stopping = False
+        self._compact_not_before = 0.0
         self._thread = threading.Thread(target=self._write_forever, name="moto-state", daemon=True)
 
     # -- start: what was on disk becomes moto's state ---------------------------------------
@@ -463,36 +470,54 @@ class PersistentState:
                     self._written.wait()
                 if self._stopping and self._durable == self._generation:
                     return
-            with self.lock:
-                generation, dirty = self._generation, self._dirty
-                self._dirty = set()
-                records, index = self._diff(dirty)
+            dirty: set[str] = set()
             try:
+                with self.lock:
+                    generation, dirty = self._generation, self._dirty
+                    self._dirty = set()
+                    records, index = self._diff(dirty)
                 if records:
                     self._append(records)
                 self._index.update(index)
-                self._failure = None
-                if self._journal_bytes > max(self.compact_min_bytes, COMPACT_RATIO * self._snapshot_bytes):
-                    with self.lock:
-                        self._compact()
             except Exception as error:  # noqa: BLE001 - a full disk, say: the answers wait, then are refused
                 with self.lock:
-                    self._dirty |= dirty  # compared again next time, from what is on disk
+                    self._dirty |= dirty  # compared again next time, against what is on disk
                 if self._failure is None:
                     self.log(f"local AWS endpoint: could not write its state to {self.files.folder}: {error!r}")
                 self._failure = error
                 time.sleep(0.5)
                 continue
+            if self._failure is not None:
+                self.log(f"local AWS endpoint: writing its state to {self.files.folder} again")
+                self._failure = None
             with self._written:
                 self._durable = generation
                 self._written.notify_all()
+            self._compact_when_due()
 
     def _append(self, records: list) -> None:
         frame = self.files.frame(records)
-        self._journal.write(frame)
-        self._journal.flush()
-        os.fdatasync(self._journal.fileno())
+        try:
+            written = self._journal.write(frame)
+            if written != len(frame):
+                raise OSError(f"wrote {written} of {len(frame)} bytes")
+            os.fdatasync(self._journal.fileno())
+        except BaseException:
+            # What did get written is cut off again, so that later frames follow a whole one.
+            os.ftruncate(self._journal.fileno(), self._journal_bytes)
+            raise
         self._journal_bytes += len(frame)
+
+    def _compact_when_due(self) -> None:
+        if self._journal_bytes <= max(self.compact_min_bytes, COMPACT_RATIO * self._snapshot_bytes) \
+                or time.monotonic() < self._compact_not_before:
+            return
+        try:
+            with self.lock:
+                self._compact()
+        except Exception as error:  # noqa: BLE001 - the journal stays valid; try again later
+            self._compact_not_before = time.monotonic() + 30
+            self.log(f"local AWS endpoint: could not write a new snapshot in {self.files.folder}: {error!r}")
 
     def _services(self, dirty: set[str]) -> dict[str, tuple[object, bool]]:
         """The BackendDicts to compare, each with whether only its items may have changed."""
@@ -583,18 +608,25 @@ class PersistentState:
 
     def _compact(self) -> None:
         """Write the whole state as a new snapshot with an empty journal, then switch to them.
-        Called with `lock` held (or before serving), so nothing changes meanwhile."""
+        Called with `lock` held (or before serving), so nothing changes meanwhile. Until the
+        manifest names the new files, the old ones stay in use and valid."""
         records, index = self._diff(set(), everything=True)
-        self._sequence += 1
-        snapshot, journal = f"snapshot-{self._sequence:06d}.bin", f"journal-{self._sequence:06d}.bin"
+        sequence = self._sequence + 1
+        snapshot, journal = f"snapshot-{sequence:06d}.bin", f"journal-{sequence:06d}.bin"
         data = self.files.frame(records)
         self.files.write_new(snapshot, data)
         self.files.write_new(journal, b"")
-        self.files.switch({"format": FORMAT, "moto": _moto_version(), "python": _python_version(),
-                           "snapshot": snapshot, "journal": journal})
-        if self._journal is not None:
-            self._journal.close()
-        self._journal = open(self.files.folder / journal, "ab")
+        new_journal = open(self.files.folder / journal, "ab", buffering=0)
+        try:
+            self.files.switch({"format": FORMAT, "moto": _moto_version(), "python": _python_version(),
+                               "snapshot": snapshot, "journal": journal})
+        except BaseException:
+            new_journal.close()
+            raise
+        old_journal, self._journal = self._journal, new_journal
+        if old_journal is not None:
+            old_journal.close()
+        self._sequence = sequence
         self._journal_bytes, self._snapshot_bytes = 0, len(data)
         self._index = index
 

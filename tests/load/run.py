@@ -123,6 +123,8 @@ def main() -> int:
         failed = bool(data["problems"]) or any(fault["recovered_s"] is None for fault in data["faults"])
         if failed:  # the stack's output goes with the work folder: show it while there is one
             say(stack.up.tail())
+            (work / "local-up.log").write_text(stack.up.output)
+            say(f"all of `local up`'s output: {work / 'local-up.log'} (LOAD_KEEP=1 keeps it)")
         return 1 if failed else 0
     finally:
         if locust is not None and locust.poll() is None:

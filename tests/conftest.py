@@ -234,7 +234,9 @@ def start_local_up():
         return run
 
     yield start
-    for run in runs:
+    # The latest first: a run stopped earlier on the same state folder would otherwise take
+    # the pid files of a later one's servers for its own leftovers and stop them under it.
+    for run in reversed(runs):
         run.cleanup()
 
 

@@ -24,7 +24,7 @@ import psycopg2
 
 from embedded import embedded
 from infra.migrate import migrate
-from local.services.aws import EmbeddedAws
+from local.services.aws.launcher import EmbeddedAws
 from local.services.postgres import EmbeddedPostgres
 from local.services.redis import EmbeddedRedis
 from stats import percentile

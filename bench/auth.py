@@ -23,12 +23,12 @@ from infra.api_keys import create_api_key
 from infra.intrinsics import Deployment, Resolver
 from infra.migrate import migrate
 from infra.template import load_template
-from local.authorizers import Authorizers, method_arn
-from local.http_server import HttpRequest
-from local.lambda_logs import ConsoleLog
-from local.model import build_model
-from local.procs import free_port
-from local.runtime import Runtime
+from local.gateway.authorizers import Authorizers, method_arn
+from local.http.server import HttpRequest
+from local.runtime.logs import ConsoleLog
+from local.app.model import build_model
+from local.services.procs import free_port
+from local.runtime.runtime import Runtime
 from local.services.postgres import EmbeddedPostgres
 from local.services.redis import EmbeddedRedis
 from stats import percentile

@@ -4,7 +4,7 @@ import contextlib
 import tempfile
 from pathlib import Path
 
-from local.procs import free_port
+from local.services.procs import free_port
 
 
 @contextlib.contextmanager

@@ -34,12 +34,12 @@ from infra.intrinsics import Resolver
 from infra.migrate import migrate
 from infra.provision import AwsClients, deployment_for, provision
 from infra.template import load_template
-from local.event_sources import EventSources
-from local.lambda_logs import ConsoleLog
-from local.model import build_model
-from local.procs import ManagedProcess, ProcessSpec, free_port
-from local.runtime import Runtime
-from local.services.aws import EmbeddedAws
+from local.events.sources import EventSources
+from local.runtime.logs import ConsoleLog
+from local.app.model import build_model
+from local.services.procs import ManagedProcess, ProcessSpec, free_port
+from local.runtime.runtime import Runtime
+from local.services.aws.launcher import EmbeddedAws
 from local.services.postgres import EmbeddedPostgres
 from local.services.redis import EmbeddedRedis
 from stats import percentile

@@ -19,9 +19,9 @@ import threading
 import time
 from pathlib import Path
 
-from local.lambda_logs import ConsoleLog
-from local.model import AppModel, FunctionSpec
-from local.runtime import Runtime
+from local.runtime.logs import ConsoleLog
+from local.app.model import AppModel, FunctionSpec
+from local.runtime.runtime import Runtime
 from stats import percentile
 
 COMMAND = ".venv/bin/python bench/runtime.py"

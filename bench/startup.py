@@ -23,7 +23,7 @@ from pathlib import Path
 
 import psutil
 
-from local.procs import free_port
+from local.services.procs import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

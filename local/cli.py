@@ -16,16 +16,16 @@ from infra.errors import InfraError
 from infra.migrate import migrate
 from infra.seed import seed
 
-from . import event_runner, event_tools, events
-from .apigw_event import proxy_event
-from .errors import LocalError
-from .http_server import HttpRequest
-from .lambda_logs import ConsoleLog
-from .project import assumed_services, load_app, running_services
-from .routes import RouteTable
-from .runtime import Runtime, check_payload_size
-from .settings import Settings, redact
-from .stack import Stack
+from local.events import dlq as event_tools, runner as event_runner, shapes as events
+from local.gateway.proxy_event import proxy_event
+from local.errors import LocalError
+from local.http.server import HttpRequest
+from local.runtime.logs import ConsoleLog
+from local.app.project import assumed_services, load_app, running_services
+from local.gateway.routes import RouteTable
+from local.runtime.runtime import Runtime, check_payload_size
+from local.settings import Settings, redact
+from local.stack import Stack
 
 
 def say(message: str) -> None:

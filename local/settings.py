@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .errors import LocalError
+from local.errors import LocalError
 
 # External services: when set, the embedded one is not started.
 DATABASE_URL = "DATABASE_URL"

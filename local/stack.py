@@ -20,21 +20,21 @@ from infra.migrate import migrate
 from infra.provision import AwsClients, deployment_for, provision
 from infra.template import load_template
 
-from . import settings as names
-from .errors import LocalError
-from .event_runner import EventRunner
-from .gateway import Gateway
-from .http_server import HttpServer
-from .invoke_api import LambdaInvokeApi
-from .procs import ManagedProcess, ensure_port_free, stop_stale
-from .project import Services, forget_services, load_app, record_services
-from .runtime import Runtime
-from .web_console import WebConsole
-from .services import external
-from .services.aws import EmbeddedAws
-from .services.postgres import EmbeddedPostgres
-from .services.redis import EmbeddedRedis
-from .settings import Settings
+from local import settings as names
+from local.errors import LocalError
+from local.events.runner import EventRunner
+from local.gateway.gateway import Gateway
+from local.http.server import HttpServer
+from local.runtime.invoke_api import LambdaInvokeApi
+from local.services.procs import ManagedProcess, ensure_port_free, stop_stale
+from local.app.project import Services, forget_services, load_app, record_services
+from local.runtime.runtime import Runtime
+from local.gateway.console import WebConsole
+from local.services import external
+from local.services.aws.launcher import EmbeddedAws
+from local.services.postgres import EmbeddedPostgres
+from local.services.redis import EmbeddedRedis
+from local.settings import Settings
 
 READY_TIMEOUT = 30.0
 ADMIN_KEY_FILE = "admin-api-key"

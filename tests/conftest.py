@@ -21,14 +21,14 @@ from infra.intrinsics import Resolver
 from infra.migrate import migrate
 from infra.provision import AwsClients, deployment_for, provision
 from infra.template import load_template
-from local.gateway import AccessLog, Gateway
-from local.gateway_client import GatewayClient
-from local.lambda_logs import ConsoleLog
-from local.model import ApiEvent, AppModel, FunctionSpec, LayerSpec, build_model
-from local.procs import free_port, stop_stale
-from local.services.aws import EmbeddedAws
+from local.gateway.gateway import AccessLog, Gateway
+from local.gateway.client import GatewayClient
+from local.runtime.logs import ConsoleLog
+from local.app.model import ApiEvent, AppModel, FunctionSpec, LayerSpec, build_model
+from local.services.procs import free_port, stop_stale
+from local.services.aws.launcher import EmbeddedAws
 from local.services.postgres import EmbeddedPostgres
-from local.runtime import Runtime
+from local.runtime.runtime import Runtime
 from local.services.redis import EmbeddedRedis
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

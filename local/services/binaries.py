@@ -4,7 +4,7 @@
 import importlib.util
 from pathlib import Path
 
-from ..errors import LocalError
+from local.errors import LocalError
 
 
 def package_dir(package: str) -> Path:

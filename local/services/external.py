@@ -12,8 +12,8 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_f
 
 from infra.provision import AwsClients
 
-from ..errors import LocalError
-from ..settings import redact
+from local.errors import LocalError
+from local.settings import redact
 
 CHECK_SECONDS = 8.0
 

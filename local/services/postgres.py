@@ -8,9 +8,9 @@ from pathlib import Path
 
 import psycopg2
 
-from ..errors import LocalError
-from ..procs import ManagedProcess, ProcessSpec, run_as
-from .binaries import postgres_bin
+from local.errors import LocalError
+from local.services.procs import ManagedProcess, ProcessSpec, run_as
+from local.services.binaries import postgres_bin
 
 DATABASE = "recipes"
 # Postgres refuses to run as root; as root we run it as this unprivileged system user.

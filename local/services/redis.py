@@ -5,8 +5,8 @@ from pathlib import Path
 
 import redis
 
-from ..procs import ManagedProcess, ProcessSpec
-from .binaries import redis_server
+from local.services.procs import ManagedProcess, ProcessSpec
+from local.services.binaries import redis_server
 
 
 class EmbeddedRedis:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import boto3
 
-from local.procs import free_port
+from local.services.procs import free_port
 from tests.conftest import LocalUp
 
 # The gateway's stage throttle defaults to 50 req/s with a burst of 100: with the load's

@@ -1,0 +1,86 @@
+"""What both `local up` and the one-shot commands (invoke, list) need: the template as a
+model, the environment functions get, and where a running stack's services are."""
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import psutil
+
+from infra.intrinsics import Deployment, Resolver
+from infra.template import load_template
+
+from local import settings as names
+from local.app.model import AppModel, build_model
+from local.settings import Settings
+
+MOTO_ACCOUNT_ID = "123456789012"
+
+
+@dataclass
+class Services:
+    """Where the services are. `local up` records this in its state folder while it runs."""
+
+    database_url: str
+    redis_url: str
+    aws_endpoint_url: str
+    region: str
+    account_id: str
+    gateway_url: str | None = None
+    lambda_url: str | None = None
+    pid: int | None = None
+
+    def function_environment(self) -> dict[str, str]:
+        return {
+            names.DATABASE_URL: self.database_url,
+            names.REDIS_URL: self.redis_url,
+            names.AWS_ENDPOINT_URL: self.aws_endpoint_url,
+            # moto and LocalStack take any credentials; functions must not see the user's real ones.
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+        }
+
+
+def _services_file(settings: Settings) -> Path:
+    return settings.state_dir / "run" / "services.json"
+
+
+def record_services(settings: Settings, services: Services) -> None:
+    path = _services_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(asdict(services)))
+
+
+def forget_services(settings: Settings) -> None:
+    _services_file(settings).unlink(missing_ok=True)
+
+
+def running_services(settings: Settings) -> Services | None:
+    """The services of the `local up` running on this state folder, if one is."""
+    try:
+        recorded = Services(**json.loads(_services_file(settings).read_text()))
+    except (FileNotFoundError, ValueError, TypeError):
+        return None
+    return recorded if recorded.pid and psutil.pid_exists(recorded.pid) else None
+
+
+def assumed_services(settings: Settings) -> Services:
+    """Where the services would be: the variables, else the embedded servers' ports."""
+    return Services(
+        database_url=settings.database_url or f"postgresql://postgres@127.0.0.1:{settings.postgres_port}/recipes",
+        redis_url=settings.redis_url or f"redis://127.0.0.1:{settings.redis_port}/0",
+        aws_endpoint_url=settings.aws_endpoint_url or f"http://127.0.0.1:{settings.aws_port}",
+        region=settings.region, account_id=MOTO_ACCOUNT_ID,
+    )
+
+
+def load_app(settings: Settings, services: Services, parameter_overrides: dict[str, str] | None = None,
+             env_overrides: dict | None = None, template: dict | None = None) -> tuple[Resolver, AppModel]:
+    template = template if template is not None else load_template(settings.template_path)
+    deployment = Deployment(region=services.region, account_id=services.account_id,
+                            stack_name=settings.stack_name, endpoint_url=services.aws_endpoint_url,
+                            parameter_overrides=parameter_overrides or {})
+    resolver = Resolver(template, deployment, settings.template_path)
+    model = build_model(settings.template_path, template, resolver, services.function_environment(), env_overrides)
+    return resolver, model
+

@@ -1,0 +1,86 @@
+"""The event source mappings in a process of their own: `python -m local events run`.
+
+On AWS, Lambda's pollers are a service apart from whatever calls the functions; here too,
+so that the runner can die (or be killed) and come back without the gateway noticing.
+`local up` starts it once the services are ready and starts it again if it exits. A batch
+it held when it died is not lost: SQS gives the messages out again after the queue's
+visibility timeout, and the Redis path reclaims entries left pending as long.
+"""
+
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import psutil
+
+from local.errors import LocalError
+from local.events.sources import EventSources
+from local.services.procs import ManagedProcess, ProcessSpec
+from local.app.project import load_app, running_services
+from local.runtime.runtime import Runtime
+from local.settings import Settings
+
+NAME = "events"
+
+
+def ready_file(run_dir: Path) -> Path:
+    return Path(run_dir) / f"{NAME}.ready"
+
+
+def run(settings: Settings, parameter_overrides: dict[str, str]) -> int:
+    services = running_services(settings)
+    if services is None:
+        raise LocalError(f"no `python -m local up` is running on {settings.state_dir}; start it first")
+    _, model = load_app(settings, services, parameter_overrides)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    runtime = Runtime(model, services.region, services.account_id)
+    sources = EventSources(model, runtime, services.aws_endpoint_url, services.redis_url, services.region,
+                           services.account_id)
+    marker = ready_file(settings.state_dir / "run")
+    try:
+        sources.start()
+        marker.write_text(json.dumps({"pid": os.getpid(), "sources": len(sources.threads)}))
+        # Never outlive the `local up` that started it, however that one ended.
+        while not stop.wait(1) and psutil.pid_exists(services.pid):
+            pass
+    finally:
+        marker.unlink(missing_ok=True)
+        sources.stop()
+        runtime.stop()
+    return 0
+
+
+class EventRunner:
+    """The runner as `local up` manages it: the same interface as the embedded servers."""
+
+    name = NAME
+    stop_signal = signal.SIGTERM
+
+    def __init__(self, state_dir: Path, parameter_overrides: dict[str, str]):
+        self.run_dir = Path(state_dir) / "run"
+        self.parameter_overrides = parameter_overrides
+        self._process: ManagedProcess | None = None
+
+    def process(self, run_dir: Path) -> ManagedProcess:
+        ready_file(run_dir).unlink(missing_ok=True)  # a dead runner's marker must not count
+        argv = [sys.executable, "-m", "local", "events", "run"]
+        if self.parameter_overrides:
+            argv += ["--parameter-overrides", *(f"{k}={v}" for k, v in self.parameter_overrides.items())]
+        # No log file: the consumers' logs go to the terminal of `local up`, as before.
+        self._process = ManagedProcess(ProcessSpec(self.name, argv, log_path=None), run_dir)
+        return self._process
+
+    def ready(self) -> bool:
+        try:
+            marker = json.loads(ready_file(self.run_dir).read_text())
+        except (FileNotFoundError, ValueError):
+            return False
+        return self._process is not None and marker.get("pid") == self._process.pid
+
+    def sources(self) -> int:
+        return json.loads(ready_file(self.run_dir).read_text())["sources"]

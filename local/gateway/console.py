@@ -1,0 +1,87 @@
+"""The live console at /_local/, served by the emulator itself (no function involved): the
+functions and their routes, recent invocations with their logs, every queue's depth and its
+DLQ's, and the configuration (secrets masked). The page polls /_local/api/state."""
+
+import asyncio
+import time
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from local.http.server import HttpRequest, HttpResponse, json_response
+from local.app.model import AppModel
+from local.runtime.runtime import Runtime
+
+PAGE = Path(__file__).with_name("static") / "console.html"
+PREFIX = "/_local"
+
+
+class WebConsole:
+    def __init__(self, model: AppModel, runtime: Runtime, aws_endpoint_url: str | None, region: str,
+                 config_prefix: str | None):
+        self.model, self.runtime, self.config_prefix = model, runtime, config_prefix
+        config = Config(connect_timeout=0.5, read_timeout=1, retries={"max_attempts": 1})
+        make = lambda service: boto3.client(service, endpoint_url=aws_endpoint_url, region_name=region,  # noqa: E731
+                                            aws_access_key_id="test", aws_secret_access_key="test", config=config)
+        self.sqs, self.ssm = (make("sqs"), make("ssm")) if aws_endpoint_url else (None, None)
+
+    def handles(self, path: str) -> bool:
+        return path == PREFIX or path.startswith(PREFIX + "/")
+
+    async def handle(self, request: HttpRequest) -> HttpResponse:
+        path = request.target.split("?")[0]
+        if request.method != "GET":
+            return json_response(405, {"message": "the console is read-only"})
+        if path in (PREFIX, PREFIX + "/"):
+            return HttpResponse(200, [("Content-Type", "text/html; charset=utf-8")], PAGE.read_bytes())
+        if path == PREFIX + "/api/state":
+            # The AWS calls block: off the event loop, so requests keep flowing meanwhile.
+            queues, config = await asyncio.gather(asyncio.to_thread(self._queues), asyncio.to_thread(self._config))
+            return json_response(200, {"functions": self._functions(), "invocations": self._invocations(),
+                                       "queues": queues, "configuration": config, "now": time.time()})
+        return json_response(404, {"message": f"nothing at {path}"})
+
+    def _functions(self) -> list[dict]:
+        return [{"name": spec.logical_id, "handler": spec.handler, "timeout": spec.timeout,
+                 "routes": [f"{event.method} {event.path}" for event in spec.api_events],
+                 "sources": [f"SQS {e.queue}" for e in spec.sqs_events] + [e.schedule for e in spec.schedule_events]}
+                for spec in self.model.functions.values()]
+
+    def _invocations(self) -> list[dict]:
+        return [{"function": i.function, "request_id": i.request_id, "ok": not i.failed,
+                 "error": i.error.get("errorType") if i.error else None, "duration_ms": round(i.duration_ms, 2),
+                 "cold": i.init_ms is not None, "at": i.finished_at, "log": i.log}
+                for i in reversed(list(self.runtime.recent))][:100]
+
+    def _queues(self) -> list[dict]:
+        if self.sqs is None:
+            return []
+        rows = []
+        for queue in self.model.queues.values():
+            try:
+                attributes = self.sqs.get_queue_attributes(QueueUrl=queue.url, AttributeNames=[
+                    "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+                rows.append({"name": queue.name, "waiting": int(attributes["ApproximateNumberOfMessages"]),
+                             "in_flight": int(attributes["ApproximateNumberOfMessagesNotVisible"]),
+                             "dead_letters_to": next((q.name for q in self.model.queues.values()
+                                                      if q.arn == queue.dead_letter_arn), None)})
+            except (BotoCoreError, ClientError) as error:
+                rows.append({"name": queue.name, "error": type(error).__name__})
+        return rows
+
+    def _config(self) -> dict:
+        if self.ssm is None or not self.config_prefix:
+            return {}
+        try:
+            values = {}
+            for page in self.ssm.get_paginator("get_parameters_by_path").paginate(
+                    Path=self.config_prefix, Recursive=True, WithDecryption=False):
+                for parameter in page["Parameters"]:
+                    secret = parameter["Type"] == "SecureString"
+                    values[parameter["Name"][len(self.config_prefix):].lstrip("/")] = \
+                        "****" if secret else parameter["Value"]
+            return values
+        except (BotoCoreError, ClientError) as error:
+            return {"(unavailable)": type(error).__name__}

@@ -1,0 +1,72 @@
+"""Lambda's Invoke API (POST /2015-03-31/functions/{name}/invocations), so boto3's lambda
+client and `aws lambda invoke --endpoint-url` work against the local functions unchanged."""
+
+import asyncio
+import base64
+import json
+import re
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from local.http.server import HttpRequest, HttpResponse, json_response
+from local.runtime.runtime import PayloadTooLarge, Runtime, UnknownFunction, check_payload_size
+
+INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
+INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
+
+
+def aws_error(status: int, error_type: str, message: str) -> HttpResponse:
+    # boto3 reads the error code from this header, the message from the body.
+    return json_response(status, {"Type": "User", "message": message}, [("x-amzn-ErrorType", error_type)])
+
+
+class LambdaInvokeApi:
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+        self._event_invocations: set[asyncio.Task] = set()
+
+    async def handle(self, request: HttpRequest) -> HttpResponse:
+        url = urlsplit(request.target)
+        match = INVOKE_PATH.match(url.path)
+        if request.method != "POST" or match is None:
+            return aws_error(404, "UnknownOperationException", f"No operation at {request.method} {url.path}")
+        name = unquote(match["name"])
+        qualifier = parse_qs(url.query).get("Qualifier", ["$LATEST"])[0]
+        try:
+            spec = self.runtime.spec(name)
+        except UnknownFunction:
+            spec = None
+        if spec is None or qualifier != "$LATEST":
+            arn = name if name.startswith("arn:") else f"arn:aws:lambda:{self.runtime.region}:{self.runtime.account_id}:function:{name}"
+            return aws_error(404, "ResourceNotFoundException", f"Function not found: {arn}" +
+                             (f":{qualifier}" if qualifier != "$LATEST" else ""))
+
+        try:
+            check_payload_size(request.body)
+        except PayloadTooLarge as error:
+            return aws_error(413, PayloadTooLarge.error_type, str(error))
+        try:
+            event = json.loads(request.body) if request.body.strip() else {}
+        except (UnicodeDecodeError, ValueError) as error:
+            return aws_error(400, "InvalidRequestContentException", f"Could not parse request body into json: {error}")
+
+        invocation_type = request.header("X-Amz-Invocation-Type", "RequestResponse")
+        if invocation_type not in INVOCATION_TYPES:
+            return aws_error(400, "InvalidParameterValueException",
+                             f"InvocationType must be one of {', '.join(INVOCATION_TYPES)}")
+        if invocation_type == "DryRun":
+            return HttpResponse(204, [], b"")
+        if invocation_type == "Event":
+            task = asyncio.get_running_loop().create_task(self.runtime.invoke_async(spec.logical_id, event))
+            self._event_invocations.add(task)  # keep a reference until it is done
+            task.add_done_callback(self._event_invocations.discard)
+            return HttpResponse(202, [], b"")
+
+        outcome = await self.runtime.invoke_async(spec.logical_id, event)
+        headers = [("Content-Type", "application/json"), ("X-Amz-Executed-Version", "$LATEST"),
+                   ("X-Amzn-RequestId", outcome.request_id)]
+        if outcome.failed:
+            headers.append(("X-Amz-Function-Error", "Unhandled"))
+        if (request.header("X-Amz-Log-Type") or "").lower() == "tail":
+            headers.append(("X-Amz-Log-Result", base64.b64encode(outcome.log_tail().encode()).decode()))
+        body = outcome.error if outcome.failed else outcome.payload
+        return HttpResponse(200, headers, json.dumps(body).encode())

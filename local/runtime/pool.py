@@ -1,0 +1,125 @@
+"""The warm instances of one function: reused across invocations, at most N at once, replaced
+when they fail or when the code changes."""
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from local.runtime import logs as lambda_logs
+from local.runtime.code_watch import CodeWatch
+from local.runtime.instance import FunctionInstance, Outcome
+
+DEFAULT_CONCURRENCY = 4
+
+
+@dataclass
+class Invocation:
+    request_id: str
+    function: str
+    payload: object = None
+    error: dict | None = None
+    log: list[str] = field(default_factory=list)  # as CloudWatch would hold it
+    duration_ms: float = 0.0
+    init_ms: float | None = None  # set on a cold start
+    finished_at: float = field(default_factory=time.time)
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+    def log_tail(self, limit: int = 4096) -> str:
+        """The last `limit` bytes of the log, as `X-Amz-Log-Type: Tail` returns them."""
+        data = "".join(line + "\n" for line in self.log).encode()
+        return data[-limit:].decode("utf-8", errors="ignore")
+
+
+class FunctionPool:
+    """Lives on the runtime's event loop; every method is called from it."""
+
+    def __init__(self, spec, config: dict, environment: dict[str, str], console: lambda_logs.ConsoleLog,
+                 concurrency: int | None = None, watch: CodeWatch | None = None, record=None):
+        self.spec = spec
+        self.record = record  # called with every finished Invocation (the web console keeps the latest)
+        self.config = config
+        self.environment = environment
+        self.console = console
+        self.limit = concurrency or spec.reserved_concurrency or DEFAULT_CONCURRENCY
+        self.watch = watch or CodeWatch([spec.code_dir, *spec.layer_dirs])
+        self._idle: list[FunctionInstance] = []
+        self._count = 0
+        self._available = asyncio.Condition()
+        self._closed = False
+
+    async def invoke(self, event, request_id: str | None = None) -> Invocation:
+        request_id = request_id or str(uuid.uuid4())
+        instance = await self._acquire(self.watch.generation())
+        result = Invocation(request_id, self.spec.logical_id)
+        try:
+            if not instance.started:  # cold: start it now, inside this invocation
+                began = time.perf_counter()
+                init_error = await instance.start()
+                result.init_ms = (time.perf_counter() - began) * 1000
+                if init_error is not None:
+                    return self._finish(result, Outcome(error=init_error), 0.0)
+            began = time.perf_counter()
+            outcome = await instance.invoke(request_id, event, self.spec.timeout)
+            return self._finish(result, outcome, (time.perf_counter() - began) * 1000)
+        except asyncio.CancelledError:
+            await instance.kill()  # stopped mid-call: its state is unknown, so it does not go back
+            raise
+        finally:
+            await self._release(instance)
+
+    async def stop(self) -> None:
+        async with self._available:
+            self._closed = True
+            idle, self._idle = self._idle, []
+            self._available.notify_all()
+        for instance in idle:
+            await instance.kill()
+
+    def _finish(self, result: Invocation, outcome: Outcome, duration_ms: float) -> Invocation:
+        request_id = result.request_id
+        result.payload, result.error, result.duration_ms = outcome.payload, outcome.error, duration_ms
+        closing = []
+        if outcome.timed_out:
+            closing.append(lambda_logs.timeout_line(request_id, self.spec.timeout))
+        elif outcome.error is not None:
+            closing.append(f"[ERROR] {outcome.error['errorType']}: {outcome.error['errorMessage']}")
+        closing += [lambda_logs.end_line(request_id),
+                    lambda_logs.report_line(request_id, duration_ms, self.spec.memory_mb, outcome.max_memory_mb,
+                                            result.init_ms)]
+        start = lambda_logs.start_line(request_id)
+        result.log = [start, *outcome.output.splitlines(), *closing]
+        self.console.write(self.spec.logical_id, [start, *lambda_logs.tag_output(request_id, outcome.output), *closing])
+        if self.record is not None:
+            self.record(result)
+        return result
+
+    async def _acquire(self, generation: int) -> FunctionInstance:
+        async with self._available:
+            while True:
+                if self._closed:
+                    raise RuntimeError(f"{self.spec.logical_id} is shutting down")
+                # Instances that died while idle, or run code that has changed since, go.
+                stale = [i for i in self._idle if i.generation != generation or not i.alive]
+                for instance in stale:
+                    self._idle.remove(instance)
+                    self._count -= 1
+                    await instance.kill()
+                if self._idle:
+                    return self._idle.pop()
+                if self._count < self.limit:
+                    self._count += 1
+                    return FunctionInstance(self.config, self.environment, generation)
+                await self._available.wait()
+
+    async def _release(self, instance: FunctionInstance) -> None:
+        async with self._available:
+            if instance.alive and not self._closed:
+                self._idle.append(instance)
+            else:
+                self._count -= 1
+                await instance.kill()
+            self._available.notify()

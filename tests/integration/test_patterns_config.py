@@ -1,0 +1,86 @@
+"""External configuration store against the embedded AWS endpoint: TTL, live change, outage."""
+
+import logging
+import time
+import uuid
+
+import boto3
+import pytest
+
+from cloudpatterns.config import ConfigStore
+from cloudpatterns.errors import DependencyUnavailable
+from local.services.procs import free_port
+from local.services.aws.launcher import EmbeddedAws
+
+
+def ssm(url: str):
+    return boto3.client("ssm", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test",
+                        aws_secret_access_key="test")
+
+
+@pytest.fixture
+def prefix(aws_url):
+    path = f"/test-{uuid.uuid4().hex[:8]}"
+    client = ssm(aws_url)
+    client.put_parameter(Name=f"{path}/cache/ttl-seconds", Value="60", Type="String")
+    client.put_parameter(Name=f"{path}/secrets/signing-key", Value="s3cr3t", Type="SecureString")
+    return path
+
+
+def test_values_by_path_cached_for_the_ttl_and_changed_live(aws_url, prefix):
+    store = ConfigStore(prefix=prefix, ttl_seconds=0.5, client=ssm(aws_url))
+    assert store.get_int("cache/ttl-seconds", 1) == 60
+    assert store.secret("secrets/signing-key") == "s3cr3t"  # decrypted
+    ssm(aws_url).put_parameter(Name=f"{prefix}/cache/ttl-seconds", Value="5", Type="String", Overwrite=True)
+    assert store.get_int("cache/ttl-seconds", 1) == 60  # still within the TTL
+    time.sleep(0.6)
+    assert store.get_int("cache/ttl-seconds", 1) == 5  # no restart needed
+
+
+def test_an_outage_keeps_the_last_good_values_and_secrets_fail_closed(tmp_path, caplog):
+    aws = EmbeddedAws(tmp_path, free_port())
+    process = aws.process(tmp_path / "run")
+    process.start()
+    try:
+        process.wait_ready(aws.ready, 30)
+        ssm(aws.url).put_parameter(Name="/outage/limit", Value="7", Type="String")
+        ssm(aws.url).put_parameter(Name="/outage/secrets/key", Value="k", Type="SecureString")
+        store = ConfigStore(prefix="/outage", ttl_seconds=0.1, client=ssm(aws.url))
+        assert store.get("limit") == "7"
+    finally:
+        process.stop()
+    time.sleep(0.2)
+    with caplog.at_level(logging.WARNING):
+        assert store.get("limit") == "7"
+        assert store.secret("secrets/key") == "k"
+    assert "serving the last good values" in caplog.text
+
+    never_loaded = ConfigStore(prefix="/outage", ttl_seconds=0.1, client=ssm(aws.url))
+    assert never_loaded.get_int("limit", 3) == 3  # a default for a plain setting
+    with pytest.raises(DependencyUnavailable, match="refusing to go on without it"):
+        never_loaded.secret("secrets/key")  # never a default for a secret
+
+
+def test_a_missing_secret_fails_closed(aws_url, prefix):
+    with pytest.raises(DependencyUnavailable):
+        ConfigStore(prefix=prefix, client=ssm(aws_url)).secret("secrets/nope")
+
+
+def test_describe_masks_secrets(aws_url, prefix):
+    described = ConfigStore(prefix=prefix, client=ssm(aws_url)).describe()
+    assert described["cache/ttl-seconds"] == {"value": "60", "version": 1, "secret": False}
+    assert described["secrets/signing-key"] == {"value": "****", "version": 1, "secret": True}
+
+
+def test_get_config_needs_admin_and_never_shows_secrets(api):
+    event = {"httpMethod": "GET", "path": "/config", "headers": {}, "requestContext": {"requestId": "r"}}
+    denied = api.runtime.invoke("GetConfigFunction", event).payload
+    assert denied["statusCode"] == 403
+    admin = {**event, "requestContext": {"requestId": "r", "authorizer": {"principalId": "k", "scopes": "admin"}}}
+    answer = api.runtime.invoke("GetConfigFunction", admin).payload
+    assert answer["statusCode"] == 200
+    import json
+
+    parameters = json.loads(answer["body"])["parameters"]
+    assert parameters["cache/ttl-seconds"]["value"] == "60"
+    assert parameters["secrets/token-signing-key"] == {"value": "****", "version": 1, "secret": True}

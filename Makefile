@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: up test demo bench reliability install clean-state
+.PHONY: up test unit demo bench reliability install clean-state
 
 up: $(STAMP)
 	exec $(PY) -m local up
@@ -17,8 +17,12 @@ test: $(STAMP)
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null \
 		|| { [ "$$(id -u)" = 0 ] && [ -f /etc/debian_version ] && echo "installing Debian's chromium for the console's browser test" \
 		     && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; } \
-		|| echo "note: Chromium is not installed; tests/test_web_console.py will say why it skips"
+		|| echo "note: Chromium is not installed; tests/integration/test_web_console.py will say why it skips"
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The tests that need no service (tests/unit/), in about half a minute.
+unit: $(STAMP)
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 install: $(STAMP)
 
@@ -26,8 +30,8 @@ install: $(STAMP)
 # the hostile-input, token-attack and concurrency suites, and a 60 s load run with faults
 # injected (its figures printed; tests/load/run.py).
 reliability: $(STAMP)
-	FUZZ_EXAMPLES=100 LOAD_SECONDS=60 $(PY) -m pytest -s tests/test_fuzz_api.py tests/test_hostile_input.py \
-		tests/test_token_attacks.py tests/test_load_faults.py
+	FUZZ_EXAMPLES=100 LOAD_SECONDS=60 $(PY) -m pytest -s tests/integration/test_fuzz_api.py tests/integration/test_hostile_input.py \
+		tests/integration/test_token_attacks.py tests/integration/test_load_faults.py
 
 # Every pattern's demo against the stack, with a summary; DEMO_ARGS=--keep leaves it running.
 demo: $(STAMP)

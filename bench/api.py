@@ -21,13 +21,14 @@ import time
 from pathlib import Path
 
 import psycopg2
-
 from embedded import embedded
+from stats import percentile
+
+from infra.aws import emulator_client
 from infra.migrate import migrate
 from local.services.aws.launcher import EmbeddedAws
 from local.services.postgres import EmbeddedPostgres
 from local.services.redis import EmbeddedRedis
-from stats import percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND = ".venv/bin/python bench/api.py"
@@ -70,10 +71,8 @@ def event(path: str, path_parameters=None, query=None) -> dict:
 
 def use_services(postgres, redis_server, aws) -> None:
     """The environment the functions get, and a configuration that does not throttle a benchmark."""
-    import boto3
 
-    ssm = boto3.client("ssm", endpoint_url=aws.url, region_name="us-east-1", aws_access_key_id="test",
-                       aws_secret_access_key="test")
+    ssm = emulator_client("ssm", aws.url, "us-east-1")
     for name, value in (("cache/ttl-seconds", "300"), ("rate-limit/reads-per-minute", "1000000000"),
                         ("rate-limit/writes-per-minute", "1000000000")):
         ssm.put_parameter(Name=f"/bench/{name}", Value=value, Type="String", Overwrite=True)

@@ -18,20 +18,20 @@ import time
 from pathlib import Path
 
 import psycopg2
+from stats import percentile
 
 from infra.api_keys import create_api_key
 from infra.intrinsics import Deployment, Resolver
 from infra.migrate import migrate
 from infra.template import load_template
+from local.app.reader import build_model
 from local.gateway.authorizers import Authorizers, method_arn
-from local.http.server import HttpRequest
+from local.http.messages import HttpRequest
 from local.runtime.logs import ConsoleLog
-from local.app.model import build_model
-from local.services.procs import free_port
 from local.runtime.runtime import Runtime
 from local.services.postgres import EmbeddedPostgres
+from local.services.procs import free_port
 from local.services.redis import EmbeddedRedis
-from stats import percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND = ".venv/bin/python bench/auth.py"

@@ -29,50 +29,26 @@ import time
 from pathlib import Path
 
 import psycopg2
+from stats import percentile
 
+from infra.aws import AwsClients, emulator_client
 from infra.intrinsics import Resolver
 from infra.migrate import migrate
-from infra.provision import AwsClients, deployment_for, provision
+from infra.provision import deployment_for, provision
 from infra.template import load_template
+from local.app.reader import build_model
 from local.events.sources import EventSources
 from local.runtime.logs import ConsoleLog
-from local.app.model import build_model
-from local.services.procs import ManagedProcess, ProcessSpec, free_port
 from local.runtime.runtime import Runtime
 from local.services.aws.launcher import EmbeddedAws
 from local.services.postgres import EmbeddedPostgres
+from local.services.procs import ManagedProcess, ProcessSpec, free_port
 from local.services.redis import EmbeddedRedis
-from stats import percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND = ".venv/bin/python bench/events.py"
 
-CONSUMER_TEMPLATE = """
-  Topic{name}: {{Type: AWS::SNS::Topic, Properties: {{TopicName: bench-{name}}}}}
-  Queue{name}: {{Type: AWS::SQS::Queue, Properties: {{QueueName: bench-{name}, VisibilityTimeout: 30}}}}
-  Subscription{name}:
-    Type: AWS::SNS::Subscription
-    Properties: {{TopicArn: !Ref Topic{name}, Protocol: sqs, Endpoint: !GetAtt Queue{name}.Arn, RawMessageDelivery: true}}
-  Consumer{name}:
-    Type: AWS::Serverless::Function
-    Properties:
-      CodeUri: fn
-      Handler: app.handler
-      Runtime: python3.11
-      ReservedConcurrentExecutions: 2{environment}
-      Events:
-        Queue:
-          Type: SQS
-          Properties:
-            Queue: !GetAtt Queue{name}.Arn
-            BatchSize: 10
-            MaximumBatchingWindowInSeconds: {window}
-            FunctionResponseTypes: [ReportBatchItemFailures]
-"""
-# Eager: each batch is invoked as soon as it is read. Batched: as the template's consumers are.
-TEMPLATE = ("Transform: AWS::Serverless-2016-10-31\nResources:" + CONSUMER_TEMPLATE.format(
-    name="Eager", window=0, environment="\n      Environment: {Variables: {EVENTS_STREAM: bench-stream}}")
-            + CONSUMER_TEMPLATE.format(name="Batched", window=1, environment=""))  # only Eager reads the stream
+TEMPLATE = (Path(__file__).parent / "templates" / "consumers.yaml").read_text()
 
 CONSUMER = """
 import json, time
@@ -123,12 +99,9 @@ def _start_writer(topic_arn: str, aws_url: str, database_url: str) -> None:
     """A writer process's imports, SNS client and connection, made before the clock starts."""
     global _writer
     sys.path.insert(0, str(ROOT / "layers" / "shared" / "python"))
-    import boto3
-
     from cloudpatterns.outbox import Publisher
 
-    publisher = Publisher(topic_arn, "bench-stream", sns_client=boto3.client(
-        "sns", endpoint_url=aws_url, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t"))
+    publisher = Publisher(topic_arn, "bench-stream", sns_client=emulator_client("sns", aws_url, "us-east-1"))
     _writer = (publisher, psycopg2.connect(database_url))
 
 
@@ -231,12 +204,10 @@ def pipeline(folder: Path, aws_url: str, redis_url: str):
 
 def latency_runs(resolver, aws_url: str, redis_url: str, database_url: str, log: Path, args) -> dict:
     sys.path.insert(0, str(ROOT / "layers" / "shared" / "python"))
-    import boto3
     import redis as redis_lib
     from cloudpatterns.outbox import Publisher
 
-    sns = boto3.client("sns", endpoint_url=aws_url, region_name="us-east-1", aws_access_key_id="t",
-                       aws_secret_access_key="t")
+    sns = emulator_client("sns", aws_url, "us-east-1")
     via_sns = Publisher(resolver.ref("TopicEager"), "bench-stream", sns_client=sns,
                         redis_client=redis_lib.Redis.from_url(redis_url))
 
@@ -268,7 +239,7 @@ def main() -> None:
                 for name in ("Eager", "Batched"):
                     results[name] = sustained(resolver.ref(f"Topic{name}"), aws.url, postgres.url, log, args.events,
                                               args.writers)
-            # The same endpoint without its state on disk, as it was before moto_state.py.
+            # The same endpoint without its state on disk, as it was before local/services/aws/state.py.
             with running([EmbeddedAws(scratch / "memory", free_port(), keep_state=False)], scratch / "run") \
                     as (memory,), pipeline(scratch / "memory", memory.url, redis_server.url) as (resolver, log):
                 results["memory"] = sustained(resolver.ref("TopicBatched"), memory.url, postgres.url, log,

@@ -24,12 +24,12 @@ from pathlib import Path
 
 from infra.intrinsics import Deployment, Resolver
 from infra.template import load_template
+from local.app.reader import build_model
 from local.gateway.gateway import AccessLog, Gateway
 from local.http.server import HttpServer
 from local.runtime.logs import ConsoleLog
-from local.app.model import build_model
-from local.services.procs import free_port
 from local.runtime.runtime import Runtime
+from local.services.procs import free_port
 
 COMMAND = ".venv/bin/python bench/gateway.py"
 TOKEN = "Bearer bench"

@@ -14,6 +14,7 @@ import time
 
 from api import event, fill, load_handler, percentile, use_services  # bench/api.py: same handlers, data
 from embedded import embedded
+
 from infra.migrate import migrate
 from local.services.aws.launcher import EmbeddedAws
 from local.services.postgres import EmbeddedPostgres
@@ -35,7 +36,6 @@ def main() -> None:
         get_recipe = load_handler("get_recipe")
         from cloudpatterns.cache import cache
         from cloudpatterns.config import config
-
         from cloudpatterns.http import Request
         from recipebook import recipes
 

@@ -19,10 +19,11 @@ import threading
 import time
 from pathlib import Path
 
-from local.runtime.logs import ConsoleLog
-from local.app.model import AppModel, FunctionSpec
-from local.runtime.runtime import Runtime
 from stats import percentile
+
+from local.app.model import AppModel, FunctionSpec
+from local.runtime.logs import ConsoleLog
+from local.runtime.runtime import Runtime
 
 COMMAND = ".venv/bin/python bench/runtime.py"
 

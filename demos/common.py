@@ -11,6 +11,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+from infra.aws import emulator_client
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -58,10 +60,8 @@ class Demo:
     @contextlib.contextmanager
     def parameter_set_to(self, name: str, value: str):
         """Put an SSM parameter to `value` for the block, then back to what it was."""
-        import boto3
 
-        ssm = boto3.client("ssm", endpoint_url=self.services["aws_endpoint_url"], region_name=self.services["region"],
-                           aws_access_key_id="test", aws_secret_access_key="test")
+        ssm = emulator_client("ssm", self.services["aws_endpoint_url"], self.services["region"])
         original = ssm.get_parameter(Name=name)["Parameter"]["Value"]
         ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
         self.say(f"Set {name} from {original} to {value} with put-parameter.")

@@ -10,7 +10,6 @@ import sys
 import time
 
 import psycopg2
-
 from common import ROOT, Demo
 
 

@@ -5,10 +5,10 @@ import base64
 import json
 import sys
 
-import boto3
 import psycopg2
-
 from common import Demo
+
+from infra.aws import emulator_client
 
 FUNCTION = "ReplaceProductFunction"
 
@@ -16,8 +16,7 @@ FUNCTION = "ReplaceProductFunction"
 def main() -> int:
     demo = Demo("retry of transient faults (tenacity)")
     product = demo.new_product()
-    lambda_api = boto3.client("lambda", endpoint_url=demo.services["lambda_url"], region_name=demo.services["region"],
-                              aws_access_key_id="test", aws_secret_access_key="test")
+    lambda_api = emulator_client("lambda", demo.services["lambda_url"], demo.services["region"])
 
     def rename(name: str):
         event = {"httpMethod": "PUT", "path": f"/products/{product['id']}", "pathParameters": {"id": str(product["id"])},

@@ -1,7 +1,9 @@
 """API keys: shown once when created, stored only as a SHA-256 hash with their scopes."""
 
 import hashlib
+import os
 import secrets
+from pathlib import Path
 
 KEY_PREFIX = "rk_"
 
@@ -46,3 +48,17 @@ def revoke(connection, key_id: str) -> bool:
                           WHERE (id::text = %s OR key_prefix = %s) AND revoked_at IS NULL RETURNING id""",
                        (key_id, key_id))
         return cursor.fetchone() is not None
+
+
+def local_admin_key(connection, path: Path) -> str:
+    """The admin API key of a local stack, made on its first start. Its hash is in the database;
+    the key itself is kept owner-only at `path` so that each start can print it again."""
+    if path.exists():
+        key = path.read_text().strip()
+        if key_is_active(connection, key):
+            return key
+    key = create_api_key(connection, "local admin", ["admin"])
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key

@@ -13,13 +13,16 @@ from .errors import TemplateError
 
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
 
+# The account moto answers as (and LocalStack too) unless told otherwise.
+DEFAULT_ACCOUNT_ID = "123456789012"
+
 
 @dataclass(frozen=True)
 class Deployment:
     """Where the stack lives: what AWS's pseudo parameters evaluate to."""
 
     region: str = "us-east-1"
-    account_id: str = "123456789012"
+    account_id: str = DEFAULT_ACCOUNT_ID
     stack_name: str = "recipes-local"
     # The AWS endpoint in use (moto or LocalStack); None means real AWS.
     endpoint_url: str | None = None

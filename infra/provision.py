@@ -12,12 +12,12 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
+from .aws import AwsClients
 from .errors import ProvisioningError
 from .intrinsics import Deployment, Resolver
+from .template import resources_of_type
 
 SECURE_PARAMETERS_METADATA = "Recipes::SecureParameters"
 
@@ -44,29 +44,6 @@ class Report:
         return f"{len(self.created)} created, {len(self.updated)} updated, {len(self.unchanged)} unchanged"
 
 
-class AwsClients:
-    """boto3 clients for one endpoint, with short timeouts so a dead endpoint fails fast."""
-
-    def __init__(self, endpoint_url: str | None, region: str, connect_timeout: float = 3, attempts: int = 2):
-        config = Config(connect_timeout=connect_timeout, read_timeout=10,
-                        retries={"max_attempts": attempts, "mode": "standard"})
-        session = boto3.session.Session(region_name=region)
-        if endpoint_url and session.get_credentials() is None:
-            # Local emulators accept any credentials; real AWS gets the user's own.
-            session = boto3.session.Session(region_name=region, aws_access_key_id="test",
-                                            aws_secret_access_key="test")
-        self.endpoint_url = endpoint_url
-        self.region = region
-
-        def client(name):
-            return session.client(name, endpoint_url=endpoint_url, config=config)
-
-        self.sts, self.sns, self.sqs, self.ssm, self.s3 = map(client, ("sts", "sns", "sqs", "ssm", "s3"))
-
-    def account_id(self) -> str:
-        return self.sts.get_caller_identity()["Account"]
-
-
 def deployment_for(clients: AwsClients, stack_name: str, overrides: dict[str, str] | None = None) -> Deployment:
     """The Deployment the endpoint answers for (moto and LocalStack use different accounts)."""
     try:
@@ -81,7 +58,7 @@ def provision(template: dict, resolver: Resolver, clients: AwsClients, secrets_f
     """Bring the endpoint in line with the template; returns what was done to each resource."""
     report = Report()
     resources = template["Resources"]
-    by_type = lambda kind: [name for name, r in resources.items() if r["Type"] == kind]  # noqa: E731
+    by_type = lambda kind: resources_of_type(template, kind)  # noqa: E731
     properties = lambda name: resolver.resolve(resources[name].get("Properties", {}), name)  # noqa: E731
     try:
         for name in by_type("AWS::SNS::Topic"):

@@ -75,6 +75,11 @@ def _check_code_folders(path: Path, template: dict) -> None:
             raise TemplateError(path, f"{prop} {uri} does not exist", resource=name)
 
 
+def resources_of_type(template: dict, kind: str) -> list[str]:
+    """The logical ids of the template's resources of one type, in the template's order."""
+    return [name for name, resource in template["Resources"].items() if resource["Type"] == kind]
+
+
 def code_folder(path: Path, template: dict, logical_id: str) -> Path:
     """The folder holding a function's or layer's code, resolved against the template."""
     resource = template["Resources"][logical_id]

@@ -28,6 +28,8 @@ BIND_HOST = "LOCAL_BIND_HOST"
 STATE_DIR = "LOCAL_STATE_DIR"
 TEMPLATE = "LOCAL_TEMPLATE"
 STACK_NAME = "LOCAL_STACK_NAME"
+# Fire every schedule this many seconds apart instead of at its own times, to see one work now.
+SCHEDULE_SECONDS = "LOCAL_SCHEDULE_SECONDS"
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PORTS = {GATEWAY_PORT: 3000, LAMBDA_PORT: 3001, POSTGRES_PORT: 5432, REDIS_PORT: 6379, AWS_PORT: 4566}
@@ -48,6 +50,7 @@ class Settings:
     database_url: str | None = None
     redis_url: str | None = None
     aws_endpoint_url: str | None = None
+    schedule_every_s: float | None = None
 
     @classmethod
     def from_environ(cls, environ=None) -> "Settings":
@@ -67,6 +70,7 @@ class Settings:
             database_url=_url(env, DATABASE_URL, {"postgres", "postgresql"}),
             redis_url=_url(env, REDIS_URL, {"redis", "rediss", "unix"}),
             aws_endpoint_url=_url(env, AWS_ENDPOINT_URL, {"http", "https"}),
+            schedule_every_s=_seconds(env, SCHEDULE_SECONDS),
         )
 
 
@@ -77,6 +81,19 @@ def _port(env, name: str, default: int) -> int:
     if not raw.isdigit() or not 0 < int(raw) < 65536:
         raise LocalError(f"{name}={raw!r} is not a port number (1-65535)")
     return int(raw)
+
+
+def _seconds(env, name: str) -> float | None:
+    raw = env.get(name)
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise LocalError(f"{name}={raw!r} is not a number of seconds above 0")
+    return value
 
 
 def _url(env, name: str, schemes: set[str]) -> str | None:

@@ -15,23 +15,29 @@ from pathlib import Path
 import psycopg2
 import pytest
 import redis
+from support import PROJECT_ROOT, eventually
 
 from infra.api_keys import create_api_key
+from infra.aws import AwsClients
 from infra.intrinsics import Resolver
 from infra.migrate import migrate
-from infra.provision import AwsClients, deployment_for, provision
+from infra.provision import deployment_for, provision
 from infra.template import load_template
-from local.gateway.gateway import AccessLog, Gateway
+from local.app.model import ApiEvent, AppModel, FunctionSpec, LayerSpec
+from local.app.reader import build_model
 from local.gateway.client import GatewayClient
+from local.gateway.gateway import AccessLog
 from local.runtime.logs import ConsoleLog
-from local.app.model import ApiEvent, AppModel, FunctionSpec, LayerSpec, build_model
-from local.services.procs import free_port, stop_stale
+from local.runtime.runtime import Runtime
 from local.services.aws.launcher import EmbeddedAws
 from local.services.postgres import EmbeddedPostgres
-from local.runtime.runtime import Runtime
+from local.services.procs import free_port, stop_stale
 from local.services.redis import EmbeddedRedis
+from local.stack import serving
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The fixtures that start or reach a service; tests/unit/conftest.py refuses them.
+SERVICE_FIXTURES = {"services_dir", "postgres_url", "redis_url", "aws_url", "create_database", "api",
+                    "start_local_up"}
 
 
 def _serve(service_class, services_dir: Path):
@@ -131,15 +137,17 @@ class LocalUp:
         return "\n".join(self.lines)
 
     def wait_ready(self, timeout: float = 60) -> "LocalUp":
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def ready() -> bool:
             if any(line.startswith("Press Ctrl-C") for line in self.lines):
-                return self
+                return True
             if self.process.poll() is not None:
                 self._reader.join(5)
                 raise AssertionError(f"local up exited with {self.process.returncode}:\n{self.output}")
-            time.sleep(0.05)
-        raise AssertionError(f"local up not ready after {timeout} s:\n{self.output}")
+            return False
+
+        if not eventually(ready, within=timeout):
+            raise AssertionError(f"local up not ready after {timeout} s:\n{self.output}")
+        return self
 
     def wait_exit(self, timeout: float = 30) -> int:
         code = self.process.wait(timeout)
@@ -317,10 +325,11 @@ def api(create_database, redis_url, aws_url, tmp_path_factory):
 
 
 def project_gateway(template, resolver, services: dict, account_id: str, admin_key: str | None) -> GatewayClient:
-    """A GatewayClient over template.yaml's functions with these services (stop its runtime)."""
+    """A GatewayClient over template.yaml's functions with these services (stop its runtime),
+    wired as `local up` wires them (local/stack.py's serving())."""
     model = build_model(PROJECT_ROOT / "template.yaml", template, resolver, services)
-    runtime = Runtime(model, "us-east-1", account_id, console=ConsoleLog(io.StringIO()))
-    client = GatewayClient(Gateway(model, runtime, account_id, access_log=AccessLog(io.StringIO())),
-                           default_headers={"x-api-key": admin_key} if admin_key else None)
+    runtime, gateway = serving(model, "us-east-1", account_id, services.get("AWS_ENDPOINT_URL"),
+                               console_log=ConsoleLog(io.StringIO()), access_log=AccessLog(io.StringIO()))
+    client = GatewayClient(gateway, default_headers={"x-api-key": admin_key} if admin_key else None)
     client.runtime = runtime
     return client

@@ -7,19 +7,18 @@ from pathlib import Path
 
 import psutil
 
-from infra.intrinsics import Deployment, Resolver
+from infra.intrinsics import DEFAULT_ACCOUNT_ID, Deployment, Resolver
 from infra.template import load_template
-
 from local import settings as names
-from local.app.model import AppModel, build_model
+from local.app.model import AppModel
+from local.app.reader import build_model
 from local.settings import Settings
-
-MOTO_ACCOUNT_ID = "123456789012"
 
 
 @dataclass
-class Services:
-    """Where the services are. `local up` records this in its state folder while it runs."""
+class Addresses:
+    """Where the running stack's services answer (not the servers themselves: those are
+    local/services/). `local up` records this in its state folder while it runs."""
 
     database_url: str
     redis_url: str
@@ -41,40 +40,40 @@ class Services:
         }
 
 
-def _services_file(settings: Settings) -> Path:
+def _addresses_file(settings: Settings) -> Path:
     return settings.state_dir / "run" / "services.json"
 
 
-def record_services(settings: Settings, services: Services) -> None:
-    path = _services_file(settings)
+def record_addresses(settings: Settings, services: Addresses) -> None:
+    path = _addresses_file(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(asdict(services)))
 
 
-def forget_services(settings: Settings) -> None:
-    _services_file(settings).unlink(missing_ok=True)
+def forget_addresses(settings: Settings) -> None:
+    _addresses_file(settings).unlink(missing_ok=True)
 
 
-def running_services(settings: Settings) -> Services | None:
+def running_addresses(settings: Settings) -> Addresses | None:
     """The services of the `local up` running on this state folder, if one is."""
     try:
-        recorded = Services(**json.loads(_services_file(settings).read_text()))
+        recorded = Addresses(**json.loads(_addresses_file(settings).read_text()))
     except (FileNotFoundError, ValueError, TypeError):
         return None
     return recorded if recorded.pid and psutil.pid_exists(recorded.pid) else None
 
 
-def assumed_services(settings: Settings) -> Services:
+def assumed_addresses(settings: Settings) -> Addresses:
     """Where the services would be: the variables, else the embedded servers' ports."""
-    return Services(
+    return Addresses(
         database_url=settings.database_url or f"postgresql://postgres@127.0.0.1:{settings.postgres_port}/recipes",
         redis_url=settings.redis_url or f"redis://127.0.0.1:{settings.redis_port}/0",
         aws_endpoint_url=settings.aws_endpoint_url or f"http://127.0.0.1:{settings.aws_port}",
-        region=settings.region, account_id=MOTO_ACCOUNT_ID,
+        region=settings.region, account_id=DEFAULT_ACCOUNT_ID,
     )
 
 
-def load_app(settings: Settings, services: Services, parameter_overrides: dict[str, str] | None = None,
+def load_app(settings: Settings, services: Addresses, parameter_overrides: dict[str, str] | None = None,
              env_overrides: dict | None = None, template: dict | None = None) -> tuple[Resolver, AppModel]:
     template = template if template is not None else load_template(settings.template_path)
     deployment = Deployment(region=services.region, account_id=services.account_id,

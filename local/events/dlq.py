@@ -1,38 +1,13 @@
-"""`events tail` and `dlq list|redrive`: watching events flow, and handling dead letters."""
+"""`dlq list|redrive`: the dead letters of the template's queues, listed and sent back."""
 
-import boto3
-import redis
-
-from local.errors import LocalError
-from local.events.sources import EVENT_LOG_STREAM
+from infra.aws import emulator_client
 from local.app.model import AppModel
-from local.app.project import Services
+from local.app.project import Addresses
+from local.errors import LocalError
 
 
-def tail(services: Services, say, count: int | None = None, from_start: bool = False) -> None:
-    """Print each delivery (type, event id, consumer, path, outcome) as it happens."""
-    client = redis.Redis.from_url(services.redis_url, socket_connect_timeout=2)
-    last = "0-0" if from_start else "$"
-    shown = 0
-    try:
-        while count is None or shown < count:
-            answer = client.xread({EVENT_LOG_STREAM: last}, block=1000, count=100)
-            for _, entries in answer or []:
-                for entry_id, fields in entries:
-                    last = entry_id
-                    text = {k.decode(): v.decode() for k, v in fields.items()}
-                    say(f"{text['type']:<22} {text['id']:<36} {text['consumer']:<26} via {text['via']:<5} "
-                        f"{text['outcome']}")
-                    shown += 1
-                    if count is not None and shown >= count:
-                        return
-    except redis.RedisError as error:
-        raise LocalError(f"cannot read the event log from Redis at {services.redis_url}: {error}") from None
-
-
-def _sqs(services: Services):
-    return boto3.client("sqs", endpoint_url=services.aws_endpoint_url, region_name=services.region,
-                        aws_access_key_id="test", aws_secret_access_key="test")
+def _sqs(services: Addresses):
+    return emulator_client("sqs", services.aws_endpoint_url, services.region)
 
 
 def dead_letter_queues(model: AppModel) -> dict[str, str]:
@@ -42,7 +17,7 @@ def dead_letter_queues(model: AppModel) -> dict[str, str]:
             if q.dead_letter_arn in by_arn}
 
 
-def list_dead_letters(model: AppModel, services: Services, say) -> int:
+def list_dead_letters(model: AppModel, services: Addresses, say) -> int:
     sqs, found = _sqs(services), 0
     for dlq, source in dead_letter_queues(model).items():
         url = sqs.get_queue_url(QueueName=dlq)["QueueUrl"]
@@ -59,7 +34,7 @@ def list_dead_letters(model: AppModel, services: Services, say) -> int:
     return found
 
 
-def redrive(model: AppModel, services: Services, dlq: str, say) -> int:
+def redrive(model: AppModel, services: Addresses, dlq: str, say) -> int:
     """Move every message of a DLQ back to the queue it came from."""
     sources = dead_letter_queues(model)
     if dlq not in sources:

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import psutil
 
+from local.app.project import load_app, running_addresses
 from local.errors import LocalError
 from local.events.sources import EventSources
-from local.services.procs import ManagedProcess, ProcessSpec
-from local.app.project import load_app, running_services
 from local.runtime.runtime import Runtime
+from local.services.procs import ManagedProcess, ProcessSpec
 from local.settings import Settings
 
 NAME = "events"
@@ -31,7 +31,7 @@ def ready_file(run_dir: Path) -> Path:
 
 
 def run(settings: Settings, parameter_overrides: dict[str, str]) -> int:
-    services = running_services(settings)
+    services = running_addresses(settings)
     if services is None:
         raise LocalError(f"no `python -m local up` is running on {settings.state_dir}; start it first")
     _, model = load_app(settings, services, parameter_overrides)
@@ -40,7 +40,7 @@ def run(settings: Settings, parameter_overrides: dict[str, str]) -> int:
         signal.signal(signum, lambda *_: stop.set())
     runtime = Runtime(model, services.region, services.account_id)
     sources = EventSources(model, runtime, services.aws_endpoint_url, services.redis_url, services.region,
-                           services.account_id)
+                           services.account_id, schedule_every_s=settings.schedule_every_s)
     marker = ready_file(settings.state_dir / "run")
     try:
         sources.start()
@@ -81,6 +81,9 @@ class EventRunner:
         except (FileNotFoundError, ValueError):
             return False
         return self._process is not None and marker.get("pid") == self._process.pid
+
+    def state_note(self) -> None:
+        return None  # it keeps no state: the queues and streams it reads do
 
     def sources(self) -> int:
         return json.loads(ready_file(self.run_dir).read_text())["sources"]

@@ -4,9 +4,9 @@ botocore's SigV4 so that an endpoint which checks signatures accepts them.
 
 Why not boto3 here, when the functions use boto3: on AWS the pollers are Lambda's own
 service, not an SDK client inside anyone's function, so nothing a function sees changes.
-And on two cores the pollers' CPU is the pipeline's: a receive and a delete cost 2.35 ms
-of client CPU through boto3 against 1.06 ms here (measured side by side, 2026-11-26),
-most of it botocore's generic request machinery. One client per poller thread: an
+And on two cores the pollers' CPU is the pipeline's: through boto3 a receive and a delete
+cost about twice the client CPU, most of it botocore's generic request machinery (the
+figures: docs/ARCHITECTURE.md). One client per poller thread: an
 http.client connection is not shared between threads.
 """
 

@@ -12,8 +12,8 @@ through VTL, on AWS either.
 import json
 from dataclasses import dataclass
 
-from local.http.server import HttpRequest, HttpResponse, json_response
 from local.app.model import ApiSpec
+from local.http.messages import HttpRequest, HttpResponse, json_response
 
 
 @dataclass(frozen=True)

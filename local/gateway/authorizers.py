@@ -8,9 +8,16 @@ import time
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
-from local.gateway.answers import AUTHORIZER_FAILURE, AUTHORIZER_UNUSABLE, EXPLICIT_DENY, NOT_ALLOWED, UNAUTHORIZED, Answer
-from local.http.server import HttpRequest
 from local.app.model import ApiEvent, ApiSpec, AuthorizerSpec
+from local.gateway.answers import (
+    AUTHORIZER_FAILURE,
+    AUTHORIZER_UNUSABLE,
+    EXPLICIT_DENY,
+    NOT_ALLOWED,
+    UNAUTHORIZED,
+    Answer,
+)
+from local.http.messages import HttpRequest
 from local.runtime.runtime import Runtime
 
 

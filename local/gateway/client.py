@@ -4,7 +4,7 @@ import json
 from dataclasses import dataclass
 
 from local.gateway.gateway import Gateway
-from local.http.server import HttpRequest
+from local.http.messages import HttpRequest
 
 
 @dataclass

@@ -6,12 +6,12 @@ import asyncio
 import time
 from pathlib import Path
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from local.http.server import HttpRequest, HttpResponse, json_response
+from infra.aws import emulator_client
 from local.app.model import AppModel
+from local.http.messages import HttpRequest, HttpResponse, json_response
 from local.runtime.runtime import Runtime
 
 PAGE = Path(__file__).with_name("static") / "console.html"
@@ -19,12 +19,10 @@ PREFIX = "/_local"
 
 
 class WebConsole:
-    def __init__(self, model: AppModel, runtime: Runtime, aws_endpoint_url: str | None, region: str,
-                 config_prefix: str | None):
-        self.model, self.runtime, self.config_prefix = model, runtime, config_prefix
+    def __init__(self, model: AppModel, runtime: Runtime, aws_endpoint_url: str | None, region: str):
+        self.model, self.runtime = model, runtime
         config = Config(connect_timeout=0.5, read_timeout=1, retries={"max_attempts": 1})
-        make = lambda service: boto3.client(service, endpoint_url=aws_endpoint_url, region_name=region,  # noqa: E731
-                                            aws_access_key_id="test", aws_secret_access_key="test", config=config)
+        make = lambda service: emulator_client(service, aws_endpoint_url, region, config)  # noqa: E731
         self.sqs, self.ssm = (make("sqs"), make("ssm")) if aws_endpoint_url else (None, None)
 
     def handles(self, path: str) -> bool:
@@ -72,16 +70,17 @@ class WebConsole:
         return rows
 
     def _config(self) -> dict:
-        if self.ssm is None or not self.config_prefix:
+        """Every parameter on the endpoint, by full name; a SecureString's value is never fetched."""
+        if self.ssm is None:
             return {}
         try:
-            values = {}
-            for page in self.ssm.get_paginator("get_parameters_by_path").paginate(
-                    Path=self.config_prefix, Recursive=True, WithDecryption=False):
-                for parameter in page["Parameters"]:
-                    secret = parameter["Type"] == "SecureString"
-                    values[parameter["Name"][len(self.config_prefix):].lstrip("/")] = \
-                        "****" if secret else parameter["Value"]
-            return values
+            described = [parameter for page in self.ssm.get_paginator("describe_parameters").paginate()
+                         for parameter in page["Parameters"]]
+            values = {p["Name"]: "****" for p in described if p["Type"] == "SecureString"}
+            plain = [p["Name"] for p in described if p["Type"] != "SecureString"]
+            for start in range(0, len(plain), 10):  # GetParameters takes ten names at most
+                for parameter in self.ssm.get_parameters(Names=plain[start:start + 10])["Parameters"]:
+                    values[parameter["Name"]] = parameter["Value"]
+            return dict(sorted(values.items()))
         except (BotoCoreError, ClientError) as error:
             return {"(unavailable)": type(error).__name__}

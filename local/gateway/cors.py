@@ -1,8 +1,8 @@
 """CORS from the API's `Cors`: the gateway answers preflight requests itself and adds the
 allow-origin headers to responses that lack them."""
 
-from local.http.server import HttpResponse
 from local.app.model import CorsSpec
+from local.http.messages import HttpResponse
 
 
 def preflight(cors: CorsSpec, methods: list[str]) -> HttpResponse:

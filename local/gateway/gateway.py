@@ -17,16 +17,26 @@ import uuid
 from fnmatch import fnmatch
 from urllib.parse import unquote, urlsplit
 
-from local.gateway import cors
-from local.gateway.proxy_event import proxy_event
-from local.gateway.authorizers import Authorizers, method_arn
-from local.gateway.answers import (BAD_REQUEST, HEADERS_TOO_LARGE, INTERNAL_ERROR, MAX_BODY_BYTES, MISSING_TOKEN, THROTTLED,
-                              TIMED_OUT, TOO_LARGE, Answer, render)
-from local.http.server import HttpRequest, HttpResponse
 from local.app.model import ApiSpec, AppModel
+from local.gateway import cors
+from local.gateway.answers import (
+    BAD_REQUEST,
+    HEADERS_TOO_LARGE,
+    INTERNAL_ERROR,
+    MAX_BODY_BYTES,
+    MISSING_TOKEN,
+    THROTTLED,
+    TIMED_OUT,
+    TOO_LARGE,
+    Answer,
+    render,
+)
+from local.gateway.authorizers import Authorizers, method_arn
+from local.gateway.proxy_event import proxy_event
 from local.gateway.routes import Route, RouteTable
-from local.runtime.runtime import Runtime
 from local.gateway.throttle import Throttle
+from local.http.messages import HttpRequest, HttpResponse
+from local.runtime.runtime import Runtime
 
 MAX_HEADER_BYTES = 10 * 1024
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")

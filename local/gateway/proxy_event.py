@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime, timezone
 from urllib.parse import parse_qsl, urlsplit
 
-from local.http.server import HttpRequest
+from local.http.messages import HttpRequest
 
 
 def proxy_event(request: HttpRequest, resource: str, path_parameters: dict[str, str] | None, *,

@@ -9,48 +9,19 @@ on serving everyone else.
 
 import asyncio
 import collections
-import json
 import sys
 import traceback
-from dataclasses import dataclass
 from http import HTTPStatus
 
 import httptools
 
+from local.http.messages import HttpRequest, HttpResponse, json_response
 from local.loop_thread import BackgroundLoop
 
 # Bodies and header blocks above these are refused before they are kept in memory; each
 # application has its own, lower limits.
 MAX_BODY_BYTES = 12 * 1024 * 1024
 MAX_HEADER_BYTES = 64 * 1024
-
-
-@dataclass
-class HttpRequest:
-    method: str
-    target: str  # path and query, as received
-    headers: list[tuple[str, str]]
-    body: bytes
-    source_ip: str = "127.0.0.1"
-
-    def header(self, name: str, default: str | None = None) -> str | None:
-        """A header's value by case-insensitive name (the last one, if repeated)."""
-        lookup = self.__dict__.get("_lookup")
-        if lookup is None:
-            lookup = self.__dict__["_lookup"] = {key.lower(): value for key, value in self.headers}
-        return lookup.get(name.lower(), default)
-
-
-@dataclass
-class HttpResponse:
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-
-
-def json_response(status: int, body, headers: list[tuple[str, str]] | None = None) -> HttpResponse:
-    return HttpResponse(status, [("Content-Type", "application/json"), *(headers or [])],
-                        json.dumps(body).encode())
 
 
 def serialize(response: HttpResponse, head_only: bool = False, close: bool = False) -> bytes:

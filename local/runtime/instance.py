@@ -1,4 +1,4 @@
-"""One instance of a function: a worker process (local/worker.py) and its protocol, driven
+"""One instance of a function: a worker process (local/runtime/worker.py) and its protocol, driven
 from the runtime's event loop."""
 
 import asyncio

@@ -7,8 +7,8 @@ import json
 import re
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from local.http.server import HttpRequest, HttpResponse, json_response
-from local.runtime.runtime import PayloadTooLarge, Runtime, UnknownFunction, check_payload_size
+from local.http.messages import HttpRequest, HttpResponse, json_response
+from local.runtime.runtime import RequestEntityTooLarge, Runtime, UnknownFunction, check_payload_size
 
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
@@ -42,8 +42,8 @@ class LambdaInvokeApi:
 
         try:
             check_payload_size(request.body)
-        except PayloadTooLarge as error:
-            return aws_error(413, PayloadTooLarge.error_type, str(error))
+        except RequestEntityTooLarge as error:
+            return aws_error(413, RequestEntityTooLarge.error_type, str(error))
         try:
             event = json.loads(request.body) if request.body.strip() else {}
         except (UnicodeDecodeError, ValueError) as error:

@@ -6,7 +6,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from local.runtime import logs as lambda_logs
+from local.runtime import logs
 from local.runtime.code_watch import CodeWatch
 from local.runtime.instance import FunctionInstance, Outcome
 
@@ -37,7 +37,7 @@ class Invocation:
 class FunctionPool:
     """Lives on the runtime's event loop; every method is called from it."""
 
-    def __init__(self, spec, config: dict, environment: dict[str, str], console: lambda_logs.ConsoleLog,
+    def __init__(self, spec, config: dict, environment: dict[str, str], console: logs.ConsoleLog,
                  concurrency: int | None = None, watch: CodeWatch | None = None, record=None):
         self.spec = spec
         self.record = record  # called with every finished Invocation (the web console keeps the latest)
@@ -84,15 +84,15 @@ class FunctionPool:
         result.payload, result.error, result.duration_ms = outcome.payload, outcome.error, duration_ms
         closing = []
         if outcome.timed_out:
-            closing.append(lambda_logs.timeout_line(request_id, self.spec.timeout))
+            closing.append(logs.timeout_line(request_id, self.spec.timeout))
         elif outcome.error is not None:
             closing.append(f"[ERROR] {outcome.error['errorType']}: {outcome.error['errorMessage']}")
-        closing += [lambda_logs.end_line(request_id),
-                    lambda_logs.report_line(request_id, duration_ms, self.spec.memory_mb, outcome.max_memory_mb,
+        closing += [logs.end_line(request_id),
+                    logs.report_line(request_id, duration_ms, self.spec.memory_mb, outcome.max_memory_mb,
                                             result.init_ms)]
-        start = lambda_logs.start_line(request_id)
+        start = logs.start_line(request_id)
         result.log = [start, *outcome.output.splitlines(), *closing]
-        self.console.write(self.spec.logical_id, [start, *lambda_logs.tag_output(request_id, outcome.output), *closing])
+        self.console.write(self.spec.logical_id, [start, *logs.tag_output(request_id, outcome.output), *closing])
         if self.record is not None:
             self.record(result)
         return result

@@ -11,11 +11,11 @@ import collections
 import os
 import uuid
 
+from local.app.model import AppModel, FunctionSpec
 from local.errors import LocalError
 from local.loop_thread import BackgroundLoop
 from local.runtime.instance import MAX_PAYLOAD_BYTES
 from local.runtime.logs import ConsoleLog
-from local.app.model import AppModel, FunctionSpec
 from local.runtime.pool import FunctionPool, Invocation
 
 # What a function inherits of the emulator's own environment: enough to run Python, no more.
@@ -28,7 +28,7 @@ class UnknownFunction(LocalError):
         super().__init__(f"no function named {name!r} in the template; the functions are: {', '.join(sorted(known))}")
 
 
-class PayloadTooLarge(LocalError):
+class RequestEntityTooLarge(LocalError):
     error_type = "RequestEntityTooLargeException"
 
     def __init__(self, size: int):
@@ -38,7 +38,7 @@ class PayloadTooLarge(LocalError):
 
 def check_payload_size(raw: bytes) -> None:
     if len(raw) > MAX_PAYLOAD_BYTES:
-        raise PayloadTooLarge(len(raw))
+        raise RequestEntityTooLarge(len(raw))
 
 
 class Runtime:

@@ -10,8 +10,7 @@ import psycopg2
 import redis
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from infra.provision import AwsClients
-
+from infra.aws import AwsClients
 from local.errors import LocalError
 from local.settings import redact
 

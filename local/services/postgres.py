@@ -9,8 +9,8 @@ from pathlib import Path
 import psycopg2
 
 from local.errors import LocalError
-from local.services.procs import ManagedProcess, ProcessSpec, run_as
 from local.services.binaries import postgres_bin
+from local.services.procs import ManagedProcess, ProcessSpec, run_as
 
 DATABASE = "recipes"
 # Postgres refuses to run as root; as root we run it as this unprivileged system user.
@@ -38,6 +38,9 @@ class EmbeddedPostgres:
                 "-h", "127.0.0.1", "-c", "unix_socket_directories=", "-c", "fsync=on"]
         return ManagedProcess(ProcessSpec(self.name, argv, self.log_path, user=self.user,
                                           stop_signal=self.stop_signal), run_dir)
+
+    def state_note(self) -> str | None:
+        return None  # its own files are its state; nothing to say of them
 
     def ready(self) -> bool:
         try:

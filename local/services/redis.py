@@ -5,8 +5,8 @@ from pathlib import Path
 
 import redis
 
-from local.services.procs import ManagedProcess, ProcessSpec
 from local.services.binaries import redis_server
+from local.services.procs import ManagedProcess, ProcessSpec
 
 
 class EmbeddedRedis:
@@ -28,6 +28,9 @@ class EmbeddedRedis:
                 "--dir", str(self.data_dir), "--appendonly", "yes", "--appendfsync", "everysec",
                 "--save", "", "--daemonize", "no", "--protected-mode", "yes"]
         return ManagedProcess(ProcessSpec(self.name, argv, self.log_path), run_dir)
+
+    def state_note(self) -> str | None:
+        return None  # its own files are its state; nothing to say of them
 
     def ready(self) -> bool:
         client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=1, socket_timeout=1)

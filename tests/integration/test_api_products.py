@@ -4,17 +4,7 @@ import threading
 import uuid
 
 import pytest
-
-
-def unique(prefix: str = "Product") -> str:
-    return f"{prefix} {uuid.uuid4().hex[:10]}"
-
-
-def make_product(api, **fields) -> dict:
-    body = {"name": unique(), "unit": "g", **fields}
-    response = api.post("/products", json_body=body)
-    assert response.status == 201, response.body
-    return response.json()
+from support.api import make_product, unique
 
 
 def test_create_get_replace_delete(api):

@@ -4,8 +4,7 @@ import uuid
 
 import psycopg2
 import pytest
-
-from test_api_products import make_product, unique
+from support.api import make_product, unique
 
 
 @pytest.fixture(scope="module")

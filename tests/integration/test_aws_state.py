@@ -1,5 +1,5 @@
 """The embedded AWS endpoint keeps its state across a SIGKILL and a stop and start
-(local/services/moto_state.py): everything a client was told had happened is there after a
+(local/services/aws/state.py): everything a client was told had happened is there after a
 restart: queues with their messages (receive counts, visibility, dead letters), topics and
 subscriptions, SSM parameters with their versions, S3 objects with their metadata."""
 
@@ -12,9 +12,11 @@ import time
 import boto3
 import pytest
 from botocore.config import Config
+from support import eventually
 
-from local.services.procs import free_port
+from infra.aws import emulator_client
 from local.services.aws.launcher import EmbeddedAws
+from local.services.procs import free_port
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 
@@ -45,9 +47,7 @@ class Endpoint:
         return self.start()
 
     def client(self, service: str, **config):
-        return boto3.client(service, endpoint_url=self.service.url, region_name=REGION, aws_access_key_id="test",
-                            aws_secret_access_key="test",
-                            config=Config(retries={"max_attempts": 1}, **config))
+        return emulator_client(service, self.service.url, REGION, Config(retries={"max_attempts": 1}, **config))
 
 
 @pytest.fixture
@@ -151,9 +151,7 @@ def test_every_write_acknowledged_up_to_the_kill_survives_it(endpoint):
     senders = [threading.Thread(target=send, args=(n,)) for n in range(8)]
     for thread in senders:
         thread.start()
-    deadline = time.monotonic() + 20
-    while len(acknowledged) < 200 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    eventually(lambda: len(acknowledged) >= 200, within=20, every=0.01)
     endpoint.kill()
     stop.set()
     for thread in senders:
@@ -371,6 +369,6 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
     ("GET", "/moto-api/", {}, b"", set()),
 ])
 def test_which_services_a_request_may_change(method, target, headers, body, touched):
-    from local.services.aws.state import services_touched
+    from local.services.aws.touched import services_touched
 
     assert services_touched(method, target, headers, body) == touched

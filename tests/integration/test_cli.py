@@ -4,17 +4,19 @@ import json
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
-from aws_lambda_powertools.utilities.parser.models import (APIGatewayProxyEventModel, EventBridgeModel, SnsModel,
-                                                           SqsModel)
-
-ROOT = Path(__file__).resolve().parent.parent
+from aws_lambda_powertools.utilities.parser.models import (
+    APIGatewayProxyEventModel,
+    EventBridgeModel,
+    SnsModel,
+    SqsModel,
+)
+from support import PROJECT_ROOT, template_text
 
 
 def run(*args, env=None, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "local", *args], cwd=ROOT, env=env, input=stdin,
+    return subprocess.run([sys.executable, "-m", "local", *args], cwd=PROJECT_ROOT, env=env, input=stdin,
                           capture_output=True, timeout=60)
 
 
@@ -36,20 +38,7 @@ def app_template(tmp_path, env):
             return {"n": event.get("n"), "stage": os.environ["STAGE"], "mode": os.environ["MODE"]}
     """))
     template = tmp_path / "template.yaml"
-    template.write_text(textwrap.dedent("""
-        Transform: AWS::Serverless-2016-10-31
-        Parameters:
-          Stage: {Type: String, Default: local}
-        Resources:
-          Echo:
-            Type: AWS::Serverless::Function
-            Properties:
-              CodeUri: fn
-              Handler: app.handler
-              Runtime: python3.11
-              Environment:
-                Variables: {STAGE: !Ref Stage, MODE: template}
-    """))
+    template.write_text(template_text("echo-function"))
     return {**env, "LOCAL_TEMPLATE": str(template)}
 
 
@@ -179,7 +168,8 @@ def test_keys_create_list_and_revoke(env, fresh_database):
 
 
 def test_the_cli_knows_the_same_scopes_as_the_api():
-    from infra.api_keys import SCOPES
     from recipebook.api import SCOPES as API_SCOPES
+
+    from infra.api_keys import SCOPES
 
     assert SCOPES == API_SCOPES

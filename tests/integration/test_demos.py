@@ -2,14 +2,13 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from support import PROJECT_ROOT
 
 
 def test_every_demo_holds(local_env, start_local_up):
     run = start_local_up(local_env).wait_ready()
-    result = subprocess.run([sys.executable, str(ROOT / "demos" / "run_all.py")], cwd=ROOT, env=local_env,
+    result = subprocess.run([sys.executable, str(PROJECT_ROOT / "demos" / "run_all.py")], cwd=PROJECT_ROOT, env=local_env,
                             capture_output=True, text=True, timeout=300)
     summary = result.stdout.split("pattern ", 1)[-1]
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]

@@ -5,8 +5,8 @@ import time
 import pytest
 
 from local.errors import LocalError
-from local.services.procs import free_port
 from local.services import external
+from local.services.procs import free_port
 
 
 @pytest.fixture(autouse=True)

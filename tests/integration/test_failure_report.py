@@ -3,15 +3,16 @@ pytest's report (tests/conftest.py), function logs and server logs included, so 
 CI can be diagnosed from CI's output alone: the stack's folder goes away with the test."""
 
 import os
-from pathlib import Path
+
+from support import PROJECT_ROOT
 
 pytest_plugins = ["pytester"]
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_a_failing_test_shows_the_tail_of_the_stack_it_started(pytester, monkeypatch):
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(PROJECT_ROOT), str(PROJECT_ROOT / "tests"),
+                                                    os.environ.get("PYTHONPATH", "")]))
     pytester.makeconftest("from tests.conftest import *  # noqa: F401,F403 - the suite's fixtures and hooks")
     pytester.makepyfile(test_stack_fails="""
         import urllib.request

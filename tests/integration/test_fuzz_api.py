@@ -4,13 +4,14 @@ documented status codes and schemas. FUZZ_EXAMPLES raises the count (make reliab
 
 import os
 
-import boto3
 import pytest
 from hypothesis import HealthCheck, given, settings
 
 schemathesis = pytest.importorskip("schemathesis")
 
 from schemathesis.checks import positive_data_acceptance  # noqa: E402
+
+from infra.aws import emulator_client
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
 
@@ -28,8 +29,7 @@ def raise_rate_limits(run) -> None:
     replays must meet the same answer, not the 429 of a write budget the run has spent
     (that turned a reproducible 500 into a "flaky" one). The limits have tests of their own."""
     endpoint = next(line.split()[2] for line in run.lines if line.strip().startswith("AWS endpoint"))
-    ssm = boto3.client("ssm", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
-                       aws_secret_access_key="test")
+    ssm = emulator_client("ssm", endpoint, "us-east-1")
     for kind in ("reads", "writes"):
         ssm.put_parameter(Name=f"/recipes/local/rate-limit/{kind}-per-minute", Value="1000000", Type="String",
                           Overwrite=True)

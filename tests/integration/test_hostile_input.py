@@ -6,8 +6,7 @@ import uuid
 
 import psycopg2
 import pytest
-
-from test_api_products import unique
+from support.api import unique
 
 SQL_INJECTIONS = ["'; DROP TABLE products; --", "1 OR 1=1", "\" OR \"\"=\"", "1; SELECT pg_sleep(5)",
                   "%' UNION SELECT * FROM api_keys --", "\\x00\\x27"]

@@ -12,11 +12,10 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from support import PROJECT_ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SECONDS = int(os.environ.get("LOAD_SECONDS") or 20)
 # Start and warm-up (about 20 s), the load, faults still recovering at its end, the wait for
 # the events (up to 120 s: a batch a killed consumer held comes back after 60 s), the checks.
@@ -27,7 +26,7 @@ TIMEOUT_S = SECONDS + 330
 def test_under_load_with_faults_nothing_is_lost_and_no_answer_is_unexpected(tmp_path):
     figures_file = tmp_path / "figures.json"
     env = {**os.environ, "LOAD_SECONDS": str(SECONDS), "LOAD_REPORT": str(figures_file)}
-    runner = subprocess.Popen([sys.executable, "-m", "tests.load.run"], cwd=ROOT, env=env)
+    runner = subprocess.Popen([sys.executable, "-m", "tests.load.run"], cwd=PROJECT_ROOT, env=env)
     try:
         code = runner.wait(TIMEOUT_S - 30)
     finally:

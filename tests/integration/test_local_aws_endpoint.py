@@ -5,36 +5,26 @@ Two servers run in this process on the same moto backends: one as `local up` run
 path first), one with moto's own handlers only. The same requests through both must get
 the same answers, as boto3 parses and checks them (it verifies every MD5)."""
 
-import importlib.util
 import json
 import socket
 import threading
 import time
-from pathlib import Path
 
-import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from local.services.aws.keepalive_http import KeepAliveServer, serve_in_thread, wsgi_responder
+from infra.aws import emulator_client
+from local.services.aws import server as aws_server
+from local.services.aws import speedups
 from local.services.aws.fast_path import FastPath
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _load_launcher():
-    spec = importlib.util.spec_from_file_location("moto_server", ROOT / "local" / "services" / "moto_server.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from local.services.aws.keepalive_http import KeepAliveServer, serve_in_thread, wsgi_responder
 
 
 @pytest.fixture(scope="module")
 def endpoints():
     """(url with the fast path, url with moto's handlers only, the fast path), one backend."""
-    launcher = _load_launcher()
-    launcher.apply()
+    speedups.apply()
     from moto.server import DomainDispatcherApplication, create_backend_app
 
     servers, urls = [], []
@@ -52,7 +42,7 @@ def endpoints():
         server = KeepAliveServer(("127.0.0.1", 0), lambda *request: None)  # the port first: moto's app needs it
         port = server.server_address[1]
         moto_app = wsgi_responder(DomainDispatcherApplication(create_backend_app), "127.0.0.1", port,
-                                  launcher._moto_environ)
+                                  aws_server.moto_environ)
         if with_fast_path:
             def respond(*request, moto_app=moto_app):
                 return fast_path.answer(*request) or moto_app(*request)
@@ -69,8 +59,7 @@ def endpoints():
 
 
 def client(service: str, url: str):
-    return boto3.client(service, endpoint_url=url, region_name="us-east-1", aws_access_key_id="test",
-                        aws_secret_access_key="test", config=Config(retries={"max_attempts": 1}))
+    return emulator_client(service, url, "us-east-1", Config(retries={"max_attempts": 1}))
 
 
 @pytest.fixture(scope="module")
@@ -315,7 +304,6 @@ def test_binary_and_number_attributes_sent_to_sqs_are_received_as_moto_gives_the
 def test_an_exception_inside_the_fast_path_falls_back_to_moto_never_a_500(endpoints):
     """A fault of the fast path (here, every call raises) is logged once with its traceback,
     and moto's own handler answers the request, as it would without the fast path."""
-    launcher = _load_launcher()
     from moto.server import DomainDispatcherApplication, create_backend_app
 
     class Broken:
@@ -326,8 +314,8 @@ def test_an_exception_inside_the_fast_path_falls_back_to_moto_never_a_500(endpoi
     server = KeepAliveServer(("127.0.0.1", 0), lambda *request: None)
     port = server.server_address[1]
     moto_app = wsgi_responder(DomainDispatcherApplication(create_backend_app), "127.0.0.1", port,
-                              launcher._moto_environ)
-    server.RequestHandlerClass.responder = staticmethod(launcher.answering(Broken(), moto_app, logged.append))
+                              aws_server.moto_environ)
+    server.RequestHandlerClass.responder = staticmethod(aws_server.answering(Broken(), moto_app, logged.append))
     serve_in_thread(server)
     try:
         url = f"http://127.0.0.1:{port}"

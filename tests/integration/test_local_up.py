@@ -13,9 +13,10 @@ import boto3
 import psutil
 import psycopg2
 import pytest
+from support import eventually
 
 from local.services.procs import free_port
-from local.stack import RESTART_LIMIT
+from local.supervisor import RESTART_LIMIT
 
 
 def get_json(url: str):
@@ -178,13 +179,13 @@ def _pid_of(run, name: str) -> int | None:
 
 
 def _wait_for_new_pid(run, name: str, old: int, timeout: float = 30) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def back() -> int | None:
         pid = _pid_of(run, name)
-        if pid not in (None, old) and f"ok  {name} back (pid {pid})" in run.output:
-            return pid
-        time.sleep(0.1)
-    raise AssertionError(f"{name} was not started again:\n{run.output}")
+        return pid if pid not in (None, old) and f"ok  {name} back (pid {pid})" in run.output else None
+
+    pid = eventually(back, within=timeout, every=0.1)
+    assert pid, f"{name} was not started again:\n{run.output}"
+    return pid
 
 
 def test_a_server_or_the_event_runner_that_dies_is_started_again(local_env, start_local_up):
@@ -214,7 +215,7 @@ def test_a_server_that_keeps_dying_stops_the_stack_with_its_name(local_env, star
 
 def test_dead_letters_and_what_was_written_at_run_time_survive_an_emulator_kill_and_a_restart(
         local_env, start_local_up):
-    """The AWS emulator's state is kept under .local/aws/ (local/services/moto_state.py), as
+    """The AWS emulator's state is kept under .local/aws/ (local/services/aws/state.py), as
     Postgres keeps its rows: a SIGKILL of it, then a stop and start of the whole stack."""
     run = start_local_up(local_env).wait_ready()
 

@@ -1,18 +1,16 @@
 """/openapi.json is generated from the models, and agrees with the routes of the template."""
 
-from pathlib import Path
 
 from openapi_spec_validator import validate
+from support import PROJECT_ROOT
 
 from infra.intrinsics import Deployment, Resolver
 from infra.template import load_template
-from local.app.model import build_model
-
-ROOT = Path(__file__).resolve().parent.parent
+from local.app.reader import build_model
 
 
 def template_routes() -> set[tuple[str, str]]:
-    path = ROOT / "template.yaml"
+    path = PROJECT_ROOT / "template.yaml"
     template = load_template(path)
     model = build_model(path, template, Resolver(template, Deployment(), path), {})
     return {(event.method, event.path) for spec in model.functions.values() for event in spec.api_events}

@@ -6,11 +6,11 @@ import time
 import uuid
 
 import pytest
-
 from cloudpatterns.cache import Cache
+from support.api import make_product, unique
+
 from local.services.procs import free_port
 from local.services.redis import EmbeddedRedis
-from test_api_products import make_product, unique
 
 
 @pytest.fixture

@@ -1,21 +1,19 @@
 """External configuration store against the embedded AWS endpoint: TTL, live change, outage."""
 
 import logging
-import time
 import uuid
 
-import boto3
 import pytest
-
 from cloudpatterns.config import ConfigStore
 from cloudpatterns.errors import DependencyUnavailable
-from local.services.procs import free_port
+
+from infra.aws import emulator_client
 from local.services.aws.launcher import EmbeddedAws
+from local.services.procs import free_port
 
 
 def ssm(url: str):
-    return boto3.client("ssm", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test",
-                        aws_secret_access_key="test")
+    return emulator_client("ssm", url, "us-east-1")
 
 
 @pytest.fixture
@@ -28,12 +26,14 @@ def prefix(aws_url):
 
 
 def test_values_by_path_cached_for_the_ttl_and_changed_live(aws_url, prefix):
-    store = ConfigStore(prefix=prefix, ttl_seconds=0.5, client=ssm(aws_url))
+    now = [1000.0]
+    store = ConfigStore(prefix=prefix, ttl_seconds=0.5, client=ssm(aws_url), clock=lambda: now[0])
     assert store.get_int("cache/ttl-seconds", 1) == 60
     assert store.secret("secrets/signing-key") == "s3cr3t"  # decrypted
     ssm(aws_url).put_parameter(Name=f"{prefix}/cache/ttl-seconds", Value="5", Type="String", Overwrite=True)
+    now[0] += 0.4
     assert store.get_int("cache/ttl-seconds", 1) == 60  # still within the TTL
-    time.sleep(0.6)
+    now[0] += 0.2
     assert store.get_int("cache/ttl-seconds", 1) == 5  # no restart needed
 
 
@@ -45,11 +45,12 @@ def test_an_outage_keeps_the_last_good_values_and_secrets_fail_closed(tmp_path, 
         process.wait_ready(aws.ready, 30)
         ssm(aws.url).put_parameter(Name="/outage/limit", Value="7", Type="String")
         ssm(aws.url).put_parameter(Name="/outage/secrets/key", Value="k", Type="SecureString")
-        store = ConfigStore(prefix="/outage", ttl_seconds=0.1, client=ssm(aws.url))
+        now = [1000.0]
+        store = ConfigStore(prefix="/outage", ttl_seconds=0.1, client=ssm(aws.url), clock=lambda: now[0])
         assert store.get("limit") == "7"
     finally:
         process.stop()
-    time.sleep(0.2)
+    now[0] += 0.2
     with caplog.at_level(logging.WARNING):
         assert store.get("limit") == "7"
         assert store.secret("secrets/key") == "k"

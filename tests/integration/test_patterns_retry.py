@@ -9,7 +9,6 @@ import psycopg2.errors
 import pytest
 import redis
 from botocore.exceptions import ClientError, EndpointConnectionError
-
 from cloudpatterns import retry
 from cloudpatterns.db import Database
 from cloudpatterns.errors import DependencyUnavailable, ValidationFailed

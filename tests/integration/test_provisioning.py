@@ -2,15 +2,16 @@
 
 import json
 import urllib.request
-from pathlib import Path
 
 import pytest
+from support import PROJECT_ROOT
 
+from infra.aws import AwsClients
 from infra.intrinsics import Resolver
-from infra.provision import AwsClients, deployment_for, provision
+from infra.provision import deployment_for, provision
 from infra.template import load_template
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
+TEMPLATE = PROJECT_ROOT / "template.yaml"
 
 
 @pytest.fixture

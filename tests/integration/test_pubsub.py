@@ -9,31 +9,21 @@ import textwrap
 import time
 import uuid
 
-import boto3
 import psycopg2
 import pytest
+from support import eventually, template_text
+from support.api import make_product
 
+from infra.aws import AwsClients, emulator_client
 from infra.intrinsics import Resolver
-from infra.provision import AwsClients, deployment_for, provision
+from infra.provision import deployment_for, provision
 from infra.template import load_template
-from local.events.sources import EventSources, failed_ids, matches_filter
+from local.app.reader import build_model
+from local.events.sources import EventSources
 from local.runtime.logs import ConsoleLog
-from local.app.model import build_model
-from local.runtime.pool import Invocation
-from local.services.procs import free_port
 from local.runtime.runtime import Runtime
 from local.services.aws.launcher import EmbeddedAws
-from test_api_products import make_product
-
-
-def wait_for(probe, timeout=15.0, step=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(step)
-    return probe()
+from local.services.procs import free_port
 
 
 def audit_rows(database_url: str, subject: str) -> list[tuple]:
@@ -53,12 +43,12 @@ def sources(api, aws_url, redis_url):
 
 def test_a_write_reaches_both_consumers_once(api, sources, redis_url):
     product = make_product(api)
-    rows = wait_for(lambda: audit_rows(api.database_url, str(product["id"])))
+    rows = eventually(lambda: audit_rows(api.database_url, str(product["id"])))
     assert [row[0] for row in rows] == ["product.created"]
     import redis
 
     log = redis.Redis.from_url(redis_url)
-    consumers = wait_for(lambda: {fields[b"consumer"] for _, fields in log.xrange("local:event-log")
+    consumers = eventually(lambda: {fields[b"consumer"] for _, fields in log.xrange("local:event-log")
                                   if fields[b"id"].decode() == str(rows[0][1])} >= {b"AuditFunction",
                                                                                     b"CacheInvalidationFunction"})
     assert consumers
@@ -91,7 +81,7 @@ def test_a_crash_between_commit_and_publish_is_recovered_by_the_relay(api, sourc
                        (event["id"], event["type"], event["subject"], json.dumps(event)))
     relayed = api.runtime.invoke("OutboxRelayFunction", {"source": "aws.events"}).payload
     assert relayed == {"relayed": 1}
-    assert wait_for(lambda: audit_rows(api.database_url, "424242")) == [("recipe.deleted", event["id"])]
+    assert eventually(lambda: audit_rows(api.database_url, "424242")) == [("recipe.deleted", event["id"])]
     assert api.runtime.invoke("OutboxRelayFunction", {}).payload == {"relayed": 0}
 
 
@@ -125,17 +115,17 @@ def test_events_go_through_redis_while_sns_is_down_and_none_is_lost(api, aws_url
             return json.loads(answer["body"])["id"]
 
         before = create(f"Before {uuid.uuid4().hex[:6]}")
-        assert wait_for(lambda: audit_rows(api.database_url, str(before)))
+        assert eventually(lambda: audit_rows(api.database_url, str(before)))
         os.kill(process.pid, signal.SIGSTOP)
         try:
             during = [create(f"During {uuid.uuid4().hex[:6]}") for _ in range(5)]
             for product_id in during:
-                assert wait_for(lambda: audit_rows(api.database_url, str(product_id))), f"event of {product_id} lost"
+                assert eventually(lambda: audit_rows(api.database_url, str(product_id))), f"event of {product_id} lost"
         finally:
             os.kill(process.pid, signal.SIGCONT)
         time.sleep(Publisher_retry_after())
         after = create(f"After {uuid.uuid4().hex[:6]}")
-        assert wait_for(lambda: audit_rows(api.database_url, str(after)))
+        assert eventually(lambda: audit_rows(api.database_url, str(after)))
         with psycopg2.connect(api.database_url) as connection, connection.cursor() as cursor:
             cursor.execute("SELECT subject, last_error FROM outbox WHERE subject = ANY(%s)",
                            ([str(i) for i in (before, *during, after)],))
@@ -156,31 +146,6 @@ def Publisher_retry_after() -> float:
 
 # -- event source mapping semantics, with a consumer of the test's own ------------------------
 
-POISON_TEMPLATE = """
-Transform: AWS::Serverless-2016-10-31
-Resources:
-  Dead: {Type: AWS::SQS::Queue, Properties: {QueueName: "poison-%(tag)s-dlq"}}
-  Work:
-    Type: AWS::SQS::Queue
-    Properties:
-      QueueName: "poison-%(tag)s"
-      VisibilityTimeout: 1
-      RedrivePolicy: {deadLetterTargetArn: !GetAtt Dead.Arn, maxReceiveCount: 2}
-  Consumer:
-    Type: AWS::Serverless::Function
-    Properties:
-      CodeUri: fn
-      Handler: app.handler
-      Runtime: python3.11
-      Events:
-        Queue:
-          Type: SQS
-          Properties:
-            Queue: !GetAtt Work.Arn
-            BatchSize: 10
-            MaximumBatchingWindowInSeconds: 1
-            FunctionResponseTypes: [ReportBatchItemFailures]
-"""
 
 CONSUMER = """
 def handler(event, context):
@@ -194,11 +159,11 @@ def handler(event, context):
 """
 
 
-def deploy(folder, template_text: str, consumer_code: str, aws_url: str):
+def deploy(folder, text: str, consumer_code: str, aws_url: str):
     """A template of the test's own, with one function folder: provisioned, modelled, runnable."""
     (folder / "fn").mkdir()
     (folder / "fn" / "app.py").write_text(textwrap.dedent(consumer_code))
-    (folder / "template.yaml").write_text(textwrap.dedent(template_text))
+    (folder / "template.yaml").write_text(textwrap.dedent(text))
     template = load_template(folder / "template.yaml")
     clients = AwsClients(aws_url, "us-east-1")
     resolver = Resolver(template, deployment_for(clients, f"t{uuid.uuid4().hex[:6]}"), folder / "template.yaml")
@@ -209,17 +174,16 @@ def deploy(folder, template_text: str, consumer_code: str, aws_url: str):
 
 def test_a_failing_record_is_retried_alone_then_dead_lettered(aws_url, redis_url, tmp_path):
     tag, log = uuid.uuid4().hex[:6], tmp_path / "seen.log"
-    model, runtime = deploy(tmp_path, POISON_TEMPLATE % {"tag": tag}, CONSUMER % {"log": str(log)}, aws_url)
-    sqs = boto3.client("sqs", endpoint_url=aws_url, region_name="us-east-1", aws_access_key_id="t",
-                       aws_secret_access_key="t")
+    model, runtime = deploy(tmp_path, template_text("poison-queue") % {"tag": tag}, CONSUMER % {"log": str(log)}, aws_url)
+    sqs = emulator_client("sqs", aws_url, "us-east-1")
     work, dead = model.queues["Work"].url, model.queues["Dead"].url
     bodies = [f"ok-{i}" for i in range(9)] + ["poison"]
     sqs.send_message_batch(QueueUrl=work, Entries=[{"Id": str(i), "MessageBody": b} for i, b in enumerate(bodies)])
     sources = EventSources(model, runtime, aws_url, redis_url, "us-east-1", "123456789012")
     sources.start()
     try:
-        dead_letters = wait_for(lambda: sqs.receive_message(QueueUrl=dead, MaxNumberOfMessages=10)
-                                .get("Messages", []), timeout=20)
+        dead_letters = eventually(lambda: sqs.receive_message(QueueUrl=dead, MaxNumberOfMessages=10)
+                                .get("Messages", []), within=20)
     finally:
         sources.stop()
         runtime.stop()
@@ -229,56 +193,6 @@ def test_a_failing_record_is_retried_alone_then_dead_lettered(aws_url, redis_url
     assert seen.count("poison") == 2  # maxReceiveCount deliveries, alone after the first
 
 
-def outcome(payload=None, error=None) -> Invocation:
-    return Invocation("r", "F", payload=payload, error=error)
-
-
-RECORDS = [{"messageId": "a"}, {"messageId": "b"}]
-
-
-@pytest.mark.parametrize("result, report, failed", [
-    (outcome({"batchItemFailures": [{"itemIdentifier": "b"}]}), True, {"b"}),
-    (outcome({"batchItemFailures": []}), True, set()),
-    (outcome(None), True, set()),
-    (outcome({"batchItemFailures": [{"itemIdentifier": "zzz"}]}), True, {"a", "b"}),
-    (outcome("nonsense"), True, {"a", "b"}),
-    (outcome(error={"errorType": "X"}), True, {"a", "b"}),
-    (outcome({"batchItemFailures": [{"itemIdentifier": "b"}]}), False, set()),
-    (outcome(error={"errorType": "X"}), False, {"a", "b"}),
-])
-def test_partial_batch_responses_as_lambda_reads_them(result, report, failed):
-    assert failed_ids(result, RECORDS, report) == failed
-
-
-def test_filter_policies():
-    policy = {"type": [{"prefix": "recipe."}, "product.created"]}
-    assert matches_filter(policy, {"type": "recipe.deleted"})
-    assert matches_filter(policy, {"type": "product.created"})
-    assert not matches_filter(policy, {"type": "product.deleted"})
-    assert not matches_filter(policy, {})
-    assert matches_filter(None, {"type": "anything"})
-
-
-CRASHING_TEMPLATE = """
-Transform: AWS::Serverless-2016-10-31
-Resources:
-  Shared: {Type: AWS::Serverless::LayerVersion, Properties: {ContentUri: %(root)s/layers/shared}}
-  Domain: {Type: AWS::Serverless::LayerVersion, Properties: {ContentUri: %(root)s/layers/domain}}
-  Work: {Type: AWS::SQS::Queue, Properties: {QueueName: "crash-%(tag)s", VisibilityTimeout: 1}}
-  Consumer:
-    Type: AWS::Serverless::Function
-    Properties:
-      CodeUri: fn
-      Handler: app.handler
-      Runtime: python3.11
-      Layers: [!Ref Shared, !Ref Domain]
-      Environment: {Variables: {DATABASE_URL: "%(database)s", MARKER: "%(marker)s"}}
-      Events:
-        Queue:
-          Type: SQS
-          Properties: {Queue: !GetAtt Work.Arn, BatchSize: 10, MaximumBatchingWindowInSeconds: 1,
-                       FunctionResponseTypes: [ReportBatchItemFailures]}
-"""
 
 CRASHING_CONSUMER = """
 import json, os
@@ -296,11 +210,10 @@ def handler(event, context):
 
 def test_a_consumer_killed_mid_batch_processes_each_event_once_in_effect(api, aws_url, redis_url, tmp_path):
     tag, root = uuid.uuid4().hex[:6], str(api.gateway.model.functions["AuditFunction"].code_dir.parent.parent)
-    model, runtime = deploy(tmp_path, CRASHING_TEMPLATE % {
+    model, runtime = deploy(tmp_path, template_text("crashing-consumer") % {
         "root": root, "tag": tag, "database": api.database_url, "marker": str(tmp_path / "crashed")},
         CRASHING_CONSUMER, aws_url)
-    sqs = boto3.client("sqs", endpoint_url=aws_url, region_name="us-east-1", aws_access_key_id="t",
-                       aws_secret_access_key="t")
+    sqs = emulator_client("sqs", aws_url, "us-east-1")
     subject = f"crash-{tag}"
     events = [{"id": str(uuid.uuid4()), "type": "recipe.updated", "subject": subject, "occurred_at":
                "2026-01-01T00:00:00+00:00", "data": {"n": n}} for n in range(10)]
@@ -309,8 +222,8 @@ def test_a_consumer_killed_mid_batch_processes_each_event_once_in_effect(api, aw
     sources = EventSources(model, runtime, aws_url, redis_url, "us-east-1", "123456789012")
     sources.start()
     try:
-        rows = wait_for(lambda: len(audit_rows(api.database_url, subject)) == 10 and audit_rows(api.database_url,
-                                                                                                 subject), timeout=20)
+        rows = eventually(lambda: len(audit_rows(api.database_url, subject)) == 10 and audit_rows(api.database_url,
+                                                                                                 subject), within=20)
     finally:
         sources.stop()
         runtime.stop()
@@ -318,21 +231,6 @@ def test_a_consumer_killed_mid_batch_processes_each_event_once_in_effect(api, aw
     assert sorted(event_id for _, event_id in rows) == sorted(event["id"] for event in events)  # each once
 
 
-WINDOW_TEMPLATE = """
-Transform: AWS::Serverless-2016-10-31
-Resources:
-  Work: {Type: AWS::SQS::Queue, Properties: {QueueName: "window-%(tag)s"}}
-  Consumer:
-    Type: AWS::Serverless::Function
-    Properties:
-      CodeUri: fn
-      Handler: app.handler
-      Runtime: python3.11
-      Events:
-        Queue:
-          Type: SQS
-          Properties: {Queue: !GetAtt Work.Arn, BatchSize: %(batch)d, MaximumBatchingWindowInSeconds: %(window)d}
-"""
 
 BATCH_LOGGING_CONSUMER = """
 import json
@@ -347,10 +245,9 @@ def test_the_batching_window_gathers_what_arrives_within_it(aws_url, redis_url, 
     """One message, then four more 0.3 s later: within a 2 s window they make one batch of five;
     without a window the first goes alone, as soon as it is read."""
     tag, log = uuid.uuid4().hex[:6], tmp_path / "batches.log"
-    model, runtime = deploy(tmp_path, WINDOW_TEMPLATE % {"tag": tag, "batch": 10, "window": window},
+    model, runtime = deploy(tmp_path, template_text("batching-window") % {"tag": tag, "batch": 10, "window": window},
                             BATCH_LOGGING_CONSUMER % {"log": str(log)}, aws_url)
-    sqs = boto3.client("sqs", endpoint_url=aws_url, region_name="us-east-1", aws_access_key_id="t",
-                       aws_secret_access_key="t")
+    sqs = emulator_client("sqs", aws_url, "us-east-1")
     work = model.queues["Work"].url
     runtime.invoke("Consumer", {"Records": []})  # warm, so that the first delivery is not slowed by a cold start
     log.unlink()
@@ -360,8 +257,8 @@ def test_the_batching_window_gathers_what_arrives_within_it(aws_url, redis_url, 
         sqs.send_message(QueueUrl=work, MessageBody="a")
         time.sleep(0.3)
         sqs.send_message_batch(QueueUrl=work, Entries=[{"Id": body, "MessageBody": body} for body in "bcde"])
-        seen = wait_for(lambda: log.exists() and sum(len(json.loads(line)) for line in log.read_text().splitlines())
-                        == 5 and [json.loads(line) for line in log.read_text().splitlines()], timeout=10)
+        seen = eventually(lambda: log.exists() and sum(len(json.loads(line)) for line in log.read_text().splitlines())
+                        == 5 and [json.loads(line) for line in log.read_text().splitlines()], within=10)
     finally:
         sources.stop()
         runtime.stop()
@@ -370,10 +267,9 @@ def test_the_batching_window_gathers_what_arrives_within_it(aws_url, redis_url, 
 
 def test_a_batch_larger_than_ten_is_gathered_from_a_backlog_in_one_invocation(aws_url, redis_url, tmp_path):
     tag, log = uuid.uuid4().hex[:6], tmp_path / "batches.log"
-    model, runtime = deploy(tmp_path, WINDOW_TEMPLATE % {"tag": tag, "batch": 25, "window": 5},
+    model, runtime = deploy(tmp_path, template_text("batching-window") % {"tag": tag, "batch": 25, "window": 5},
                             BATCH_LOGGING_CONSUMER % {"log": str(log)}, aws_url)
-    sqs = boto3.client("sqs", endpoint_url=aws_url, region_name="us-east-1", aws_access_key_id="t",
-                       aws_secret_access_key="t")
+    sqs = emulator_client("sqs", aws_url, "us-east-1")
     bodies = [f"m{n:02d}" for n in range(25)]
     for start in range(0, 25, 10):
         sqs.send_message_batch(QueueUrl=model.queues["Work"].url, Entries=[
@@ -381,8 +277,8 @@ def test_a_batch_larger_than_ten_is_gathered_from_a_backlog_in_one_invocation(aw
     sources = EventSources(model, runtime, aws_url, redis_url, "us-east-1", "123456789012")
     sources.start()
     try:
-        seen = wait_for(lambda: log.exists() and [json.loads(line) for line in log.read_text().splitlines()],
-                        timeout=10)
+        seen = eventually(lambda: log.exists() and [json.loads(line) for line in log.read_text().splitlines()],
+                        within=10)
     finally:
         sources.stop()
         runtime.stop()

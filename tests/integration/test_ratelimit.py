@@ -6,14 +6,13 @@ import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
-
 from cloudpatterns.ratelimit import RateLimiter
-from test_gatekeeper import new_key
+from support import PROJECT_ROOT
+from support.api import new_key
 
-LAYER = str(Path(__file__).resolve().parent.parent / "layers" / "shared" / "python")
+LAYER = str(PROJECT_ROOT / "layers" / "shared" / "python")
 
 
 def set_limit(api, kind: str, value: int) -> None:

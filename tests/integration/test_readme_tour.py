@@ -4,15 +4,13 @@ drift from the code."""
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
+from support import PROJECT_ROOT
 
 
 def tour() -> str:
-    found = re.search(r"```bash tour\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    found = re.search(r"```bash tour\n(.*?)```", (PROJECT_ROOT / "README.md").read_text(), re.S)
     assert found, "the README has no ```bash tour block"
     return found.group(1)
 
@@ -20,9 +18,9 @@ def tour() -> str:
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed on this machine")
 def test_the_readme_tour_works(local_env, start_local_up):
     run = start_local_up(local_env).wait_ready()
-    venv_python = ROOT / ".venv" / "bin" / "python"
+    venv_python = PROJECT_ROOT / ".venv" / "bin" / "python"
     script = tour() if venv_python.exists() else tour().replace(".venv/bin/python", "python")
-    result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, env=local_env,
+    result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=PROJECT_ROOT, env=local_env,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout

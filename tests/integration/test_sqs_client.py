@@ -1,22 +1,21 @@
-"""The pollers' SQS client (local/sqs_client.py) against the embedded AWS endpoint, and the
+"""The pollers' SQS client (local/events/sqs_client.py) against the embedded AWS endpoint, and the
 event log they write through a thread of its own."""
 
 import json
 import uuid
 
-import boto3
 import pytest
 import redis
 
-from local.events.sources import EVENT_LOG_STREAM, EventLog
-from local.services.procs import free_port
-from local.services.aws.launcher import EmbeddedAws
+from infra.aws import emulator_client
+from local.events.log import EVENT_LOG_STREAM, EventLog
 from local.events.sqs_client import SqsClient, SqsError
+from local.services.aws.launcher import EmbeddedAws
+from local.services.procs import free_port
 
 
 def _queue(aws_url: str) -> tuple:
-    sqs = boto3.client("sqs", endpoint_url=aws_url, region_name="us-east-1", aws_access_key_id="test",
-                       aws_secret_access_key="test")
+    sqs = emulator_client("sqs", aws_url, "us-east-1")
     return sqs, sqs.create_queue(QueueName=f"client-{uuid.uuid4().hex[:8]}")["QueueUrl"]
 
 

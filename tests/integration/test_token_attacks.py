@@ -7,11 +7,10 @@ import urllib.parse
 
 import jwt
 import pytest
-
 from cloudpatterns import tokens
+from support.api import bearer, issue, new_key, revoke_key, signing_key, unique
+
 from local.services.procs import free_port
-from test_api_products import unique
-from test_gatekeeper import bearer, issue, new_key, revoke_key, signing_key
 
 
 def test_a_token_signed_with_another_stages_key_is_refused(api):

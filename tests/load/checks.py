@@ -21,7 +21,7 @@ import requests
 from .converge import DEAD_LETTER_QUEUES, queue_depths, sqs_client
 from .records import Ledger
 
-EVENT_LOG = "local:event-log"  # local/event_sources.py: each delivery, capped at about 5,000
+EVENT_LOG = "local:event-log"  # local/events/sources.py: each delivery, capped at about 5,000
 
 
 @dataclass

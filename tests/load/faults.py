@@ -4,7 +4,7 @@ They go through what `local up` publishes about its processes: a pid file per ma
 process, `<state>/run/<name>.pid` = {"pid", "create_time", "argv"}, for postgres, redis, aws
 and events (the event source runner). `local up` supervises them: one that exits is started
 again, with a new pid file, on the same port and data. A function instance is a process
-running local/worker.py anywhere below `local up`.
+running local/runtime/worker.py anywhere below `local up`.
 
 Each fault only signals a process whose pid and start time match the record (a pid alone
 may have been reused), and returns how long the service took to answer again.
@@ -156,7 +156,7 @@ def restart_redis(stack) -> FaultResult:
 
 
 def restart_aws(stack) -> FaultResult:
-    # The emulator comes back with its state (local/services/moto_state.py), the rate limits
+    # The emulator comes back with its state (local/services/aws/state.py), the rate limits
     # the run raised included.
     return restart_service(stack, "aws", EmbeddedAws.stop_signal, _aws_provisioned)
 

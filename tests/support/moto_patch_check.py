@@ -1,5 +1,5 @@
-"""Run as a program in a fresh interpreter by tests/test_moto_server.py: record what moto's
-patched functions answer as moto ships them, apply local/services/moto_server.py's patches,
+"""Run as a program in a fresh interpreter by tests/unit/test_moto_server.py: record what moto's
+patched functions answer as moto ships them, apply local/services/aws/speedups.py's patches,
 and compare. In the test process another test module may have applied the patches already,
 and "originals" recorded there would be the patches themselves: a comparison that could
 not fail. Prints one JSON object: the patches applied and skipped, and every mismatch.
@@ -7,13 +7,13 @@ not fail. Prints one JSON object: the patches applied and skipped, and every mis
 --break-receipt-handles applies a deliberately wrong patch first, so the test can see the
 comparison catch one."""
 
-import importlib.util
+import importlib
 import json
 import string
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NAMES = ("ReceiveMessage", "MessageRetentionPeriod", "ApproximateNumberOfMessagesNotVisible", "QueueArn",
          "DeleteMessageBatch", "SNSPublish", "x")
 
@@ -36,9 +36,7 @@ def _pristine() -> dict:
 
 def main() -> int:
     before = _pristine()
-    spec = importlib.util.spec_from_file_location("moto_server", ROOT / "local" / "services" / "moto_server.py")
-    launcher = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(launcher)
+    launcher = importlib.import_module("local.services.aws.speedups")
     if "--break-receipt-handles" in sys.argv:
         launcher._fast_receipt_handle = lambda original: (lambda: "x" * 10)
     launcher.apply()

@@ -1,20 +1,18 @@
 """No Docker engine runs here, so the compose file is checked as data: every service, its
 ports, healthchecks, and every variable the app reads to find the others."""
 
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from support import PROJECT_ROOT
 
 from local import settings
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def compose():
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
 
 
 def test_services_and_healthchecks(compose):
@@ -55,7 +53,7 @@ def test_every_service_variable_the_app_reads_points_at_its_container(compose):
 
 
 def test_the_dockerfile_runs_the_emulator():
-    dockerfile = (ROOT / "Dockerfile").read_text()
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
     assert 'CMD ["python", "-m", "local", "up"]' in dockerfile
     for folder in ("local", "infra", "layers", "functions"):
         assert f"COPY {folder} ./{folder}" in dockerfile

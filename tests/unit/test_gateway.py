@@ -10,72 +10,17 @@ import time
 
 import pytest
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventModel
+from support import template_text
 
 from infra.intrinsics import Deployment, Resolver
 from infra.template import load_template
-from local.gateway.gateway import AccessLog, Gateway
+from local.app.reader import build_model
 from local.gateway.client import GatewayClient
+from local.gateway.gateway import AccessLog, Gateway
 from local.http.server import HttpServer
 from local.runtime.logs import ConsoleLog
-from local.app.model import build_model
-from local.services.procs import free_port
 from local.runtime.runtime import Runtime
-
-TEMPLATE = """
-Transform: AWS::Serverless-2016-10-31
-Globals:
-  Function: {Runtime: python3.11, Timeout: 3, CodeUri: fn}
-Resources:
-  Api:
-    Type: AWS::Serverless::Api
-    Properties:
-      StageName: test
-      BinaryMediaTypes: [image~1png]
-      Cors: {AllowOrigin: "'https://app.example'", AllowHeaders: "'Content-Type,X-Api-Key'", MaxAge: "'600'"}
-      MethodSettings:
-        - {ResourcePath: "/*", HttpMethod: "*", ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 1000}
-        - {ResourcePath: "/~1limited", HttpMethod: GET, ThrottlingRateLimit: 1, ThrottlingBurstLimit: 2}
-      Auth:
-        DefaultAuthorizer: TokenAuth
-        Authorizers:
-          TokenAuth:
-            FunctionArn: !GetAtt TokenAuthFunction.Arn
-            Identity: {Header: Authorization, ValidationExpression: "Bearer .+", ReauthorizeEvery: 300}
-          RequestAuth:
-            FunctionArn: !GetAtt RequestAuthFunction.Arn
-            FunctionPayloadType: REQUEST
-            Identity: {Headers: [X-Api-Key], QueryStrings: [tenant], ReauthorizeEvery: 0}
-  Echo:
-    Type: AWS::Serverless::Function
-    Properties:
-      Handler: app.echo
-      Events:
-        Item: {Type: Api, Properties: {RestApiId: !Ref Api, Path: "/items/{id}", Method: get}}
-        Special: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /items/special, Method: get, Auth: {Authorizer: NONE}}}
-        Files: {Type: Api, Properties: {RestApiId: !Ref Api, Path: "/files/{proxy+}", Method: any, Auth: {Authorizer: NONE}}}
-        Limited: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /limited, Method: get, Auth: {Authorizer: NONE}}}
-        Request: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /req, Method: get, Auth: {Authorizer: RequestAuth}}}
-        Image: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /image, Method: post, Auth: {Authorizer: NONE}}}
-  Broken:
-    Type: AWS::Serverless::Function
-    Properties:
-      Handler: app.broken
-      Events:
-        Get: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /broken, Method: get, Auth: {Authorizer: NONE}}}
-  Slow:
-    Type: AWS::Serverless::Function
-    Properties:
-      Handler: app.slow
-      Timeout: 5
-      Events:
-        Get: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /slow, Method: get, TimeoutInMillis: 300, Auth: {Authorizer: NONE}}}
-  TokenAuthFunction:
-    Type: AWS::Serverless::Function
-    Properties: {Handler: app.token_auth}
-  RequestAuthFunction:
-    Type: AWS::Serverless::Function
-    Properties: {Handler: app.request_auth}
-"""
+from local.services.procs import free_port
 
 CODE = """
 import base64, json, time
@@ -139,12 +84,12 @@ class FakeClock:
         return self.now
 
 
-def gateway_over(folder, template_text: str, **options) -> Gateway:
+def gateway_over(folder, text: str, **options) -> Gateway:
     """A Gateway over a template written to `folder`, its functions from CODE (stop its runtime)."""
     (folder / "fn").mkdir()
     (folder / "fn" / "app.py").write_text(CODE)
     path = folder / "template.yaml"
-    path.write_text(textwrap.dedent(template_text))
+    path.write_text(textwrap.dedent(text))
     template = load_template(path)
     model = build_model(path, template, Resolver(template, Deployment(), path), {})
     runtime = Runtime(model, "us-east-1", "123456789012", console=ConsoleLog(io.StringIO()))
@@ -154,7 +99,7 @@ def gateway_over(folder, template_text: str, **options) -> Gateway:
 @pytest.fixture
 def setup(tmp_path):
     clock, log = FakeClock(), io.StringIO()
-    gateway = gateway_over(tmp_path, TEMPLATE, clock=clock, wall_clock=lambda: 1_700_000_000.0,
+    gateway = gateway_over(tmp_path, template_text("gateway-routes"), clock=clock, wall_clock=lambda: 1_700_000_000.0,
                            access_log=AccessLog(log))
     yield GatewayClient(gateway), clock, log
     gateway.runtime.stop()
@@ -358,48 +303,13 @@ def test_base64_is_returned_as_text_unless_a_binary_media_type_applies(client):
     assert client.get("/files/b64", headers={"Accept": "image/png"}).body == b"hello"
 
 
-GATEWAY_RESPONSES_TEMPLATE = """
-Transform: AWS::Serverless-2016-10-31
-Globals:
-  Function: {Runtime: python3.11, Timeout: 3, CodeUri: fn}
-Resources:
-  Api:
-    Type: AWS::Serverless::Api
-    Properties:
-      StageName: test
-      Auth:
-        DefaultAuthorizer: TokenAuth
-        Authorizers:
-          TokenAuth:
-            FunctionArn: !GetAtt TokenAuthFunction.Arn
-            Identity: {Header: Authorization, ReauthorizeEvery: 0}
-      GatewayResponses:
-        AUTHORIZER_FAILURE:
-          StatusCode: 503
-          ResponseParameters: {Headers: {Retry-After: "'1'"}}
-          ResponseTemplates:
-            application/json: >-
-              {"error": $context.error.messageString, "type": "$context.error.responseType",
-              "id": "$context.requestId"}
-        DEFAULT_4XX:
-          ResponseParameters: {Headers: {X-Gateway: "'local'", X-Trace: method.request.header.X-Trace}}
-  Echo:
-    Type: AWS::Serverless::Function
-    Properties:
-      Handler: app.echo
-      Events:
-        Item: {Type: Api, Properties: {RestApiId: !Ref Api, Path: "/items/{id}", Method: get}}
-  TokenAuthFunction:
-    Type: AWS::Serverless::Function
-    Properties: {Handler: app.token_auth}
-"""
 
 
 def test_gateway_responses_change_the_gateways_own_answers(tmp_path):
     """An API's GatewayResponses, as API Gateway applies them: the named type first, then
     DEFAULT_4XX or DEFAULT_5XX; a status code, headers (static or from the request) and a
     body template. The gatekeeper's failure becomes a 503 with Retry-After this way."""
-    gateway = gateway_over(tmp_path, GATEWAY_RESPONSES_TEMPLATE, access_log=AccessLog(io.StringIO()))
+    gateway = gateway_over(tmp_path, template_text("gateway-responses"), access_log=AccessLog(io.StringIO()))
     client = GatewayClient(gateway)
     try:
         failed = client.get("/items/1", headers={"Authorization": "Bearer crash"})

@@ -1,4 +1,4 @@
-"""The gateway's HTTP/1.1 server (local/http_server.py) over real sockets: pipelined requests
+"""The gateway's HTTP/1.1 server (local/http/server.py) over real sockets: pipelined requests
 answered in order (RFC 9112 section 9.3.2), idle connections closed, and no answer written
 ahead of a client that does not read what it was sent."""
 
@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from local.http.server import HttpResponse, HttpServer
+from local.http.messages import HttpResponse
+from local.http.server import HttpServer
 
 
 class Application:

@@ -4,10 +4,11 @@ import base64
 import json
 import time
 
-import boto3
 import pytest
 from botocore.config import Config
+from support import eventually
 
+from infra.aws import emulator_client
 from local.http.server import HttpServer
 from local.runtime.instance import MAX_PAYLOAD_BYTES
 from local.runtime.invoke_api import LambdaInvokeApi
@@ -32,8 +33,7 @@ def lambda_client(make_function, runtime_of, tmp_path):
     runtime = runtime_of(*specs)
     server = HttpServer(LambdaInvokeApi(runtime), free_port(), loop=runtime.loop)
     server.start()
-    client = boto3.client("lambda", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="test",
-                          aws_secret_access_key="test", config=Config(retries={"max_attempts": 1}))
+    client = emulator_client("lambda", server.url, "us-east-1", Config(retries={"max_attempts": 1}))
     client.marker = marker
     yield client
     server.stop()
@@ -65,9 +65,7 @@ def test_a_function_error_is_unhandled_with_lambdas_error_shape(lambda_client):
 def test_event_invocations_return_202_and_run(lambda_client):
     response = lambda_client.invoke(FunctionName="Marker", InvocationType="Event", Payload=b'{"text": "ran"}')
     assert response["StatusCode"] == 202
-    deadline = time.monotonic() + 10
-    while not lambda_client.marker.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    eventually(lambda_client.marker.exists, within=10)
     assert lambda_client.marker.read_text() == "ran"
 
 

@@ -4,7 +4,6 @@ import json
 import logging
 
 import pytest
-
 from cloudpatterns.errors import BadRequest, Conflict, NotFound
 from cloudpatterns.http import Request, Response, api_handler, parse_if_match
 from cloudpatterns.pagination import decode_cursor, encode_cursor, page

@@ -1,16 +1,15 @@
 """template.yaml as the runtime sees it: Globals merged, intrinsics resolved, events typed."""
 
-import textwrap
 from pathlib import Path
 
 import pytest
+from support import PROJECT_ROOT, template_text
 
 from infra.errors import TemplateError
 from infra.intrinsics import Deployment, Resolver
 from infra.template import load_template
-from local.app.model import build_model
+from local.app.reader import build_model
 
-ROOT = Path(__file__).resolve().parent.parent
 SERVICES = {"DATABASE_URL": "postgresql://db", "REDIS_URL": "redis://r", "AWS_ENDPOINT_URL": "http://aws"}
 
 
@@ -22,10 +21,10 @@ def model_from(path: Path, overrides=None, env_overrides=None, services=SERVICES
 
 
 def test_the_project_template():
-    model = model_from(ROOT / "template.yaml", overrides={"Stage": "dev"})
+    model = model_from(PROJECT_ROOT / "template.yaml", overrides={"Stage": "dev"})
     health = model.functions["HealthFunction"]
-    assert health.code_dir == ROOT / "functions" / "health"
-    assert health.layer_dirs == [ROOT / "layers" / "shared" / "python", ROOT / "layers" / "domain" / "python"]
+    assert health.code_dir == PROJECT_ROOT / "functions" / "health"
+    assert health.layer_dirs == [PROJECT_ROOT / "layers" / "shared" / "python", PROJECT_ROOT / "layers" / "domain" / "python"]
     assert health.timeout == 3 and health.memory_mb == 256 and health.runtime == "python3.11"
     assert health.environment["STAGE"] == "dev"
     assert health.environment["CONFIG_PREFIX"] == "/recipes/dev"
@@ -47,41 +46,7 @@ def template(tmp_path) -> Path:
     for folder in ("fn", "layer_a/python", "layer_b/python"):
         (tmp_path / folder).mkdir(parents=True)
     path = tmp_path / "template.yaml"
-    path.write_text(textwrap.dedent("""
-        Transform: AWS::Serverless-2016-10-31
-        Globals:
-          Function:
-            Runtime: python3.12
-            Timeout: 9
-            Layers: [!Ref LayerA]
-            Environment:
-              Variables: {SHARED: from-globals, MODE: global}
-        Resources:
-          LayerA: {Type: AWS::Serverless::LayerVersion, Properties: {ContentUri: layer_a}}
-          LayerB: {Type: AWS::Serverless::LayerVersion, Properties: {ContentUri: layer_b}}
-          Jobs: {Type: AWS::SQS::Queue}
-          Worker:
-            Type: AWS::Serverless::Function
-            Properties:
-              CodeUri: fn
-              Handler: app.handler
-              FunctionName: !Sub "${AWS::StackName}-worker"
-              ReservedConcurrentExecutions: 2
-              Layers: [!Ref LayerB, "arn:aws:lambda:us-east-1:123:layer:remote:1"]
-              Environment:
-                Variables: {MODE: own, QUEUE: !Ref Jobs}
-              Events:
-                Api: {Type: Api, Properties: {Path: /jobs, Method: post}}
-                Queue:
-                  Type: SQS
-                  Properties:
-                    Queue: !GetAtt Jobs.Arn
-                    BatchSize: 5
-                    MaximumBatchingWindowInSeconds: 2
-                    FunctionResponseTypes: [ReportBatchItemFailures]
-                Tick: {Type: Schedule, Properties: {Schedule: rate(1 minute)}}
-                Bucket: {Type: S3, Properties: {Bucket: x, Events: s3:ObjectCreated:*}}
-    """))
+    path.write_text(template_text("globals-layers-events"))
     return path
 
 

@@ -1,24 +1,21 @@
-"""The speed patches of local/services/moto_server.py: all of them apply to the installed
+"""The speed patches of local/services/aws/speedups.py: all of them apply to the installed
 (pinned) moto, and each answers as the code it replaces does, compared with moto as it ships
-in a fresh interpreter (tests/moto_patch_check.py)."""
+in a fresh interpreter (tests/support/moto_patch_check.py)."""
 
-import importlib.util
 import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import boto3
 import pytest
 from moto import mock_aws
-
-ROOT = Path(__file__).resolve().parent.parent
+from support import PROJECT_ROOT
 
 
 def _check(*args: str) -> dict:
-    """tests/moto_patch_check.py in a fresh interpreter: moto as it ships, then patched."""
-    result = subprocess.run([sys.executable, str(ROOT / "tests" / "moto_patch_check.py"), *args], cwd=ROOT,
+    """tests/support/moto_patch_check.py in a fresh interpreter: moto as it ships, then patched."""
+    result = subprocess.run([sys.executable, str(PROJECT_ROOT / "tests" / "support" / "moto_patch_check.py"), *args], cwd=PROJECT_ROOT,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -44,11 +41,10 @@ def test_the_installed_moto_is_the_pinned_one():
 @pytest.fixture(scope="module")
 def patched():
     """The patches applied in this process, for the behaviour tests below (moto in process)."""
-    spec = importlib.util.spec_from_file_location("moto_server", ROOT / "local" / "services" / "moto_server.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.apply()
-    return module
+    from local.services.aws import speedups
+
+    speedups.apply()
+    return speedups
 
 
 def test_receiving_some_message_attributes_leaves_the_others_on_the_queued_message(patched):

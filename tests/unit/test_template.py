@@ -5,13 +5,13 @@ from pathlib import Path
 import pytest
 from cfnlint.api import lint_file
 from samtranslator.translator.transform import transform
+from support import PROJECT_ROOT
 
 from infra.errors import TemplateError
 from infra.intrinsics import Deployment, Resolver
 from infra.template import load_template
 
-ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE = ROOT / "template.yaml"
+TEMPLATE = PROJECT_ROOT / "template.yaml"
 
 
 def test_cfn_lint_passes():
@@ -53,7 +53,7 @@ def test_template_declares_the_foundation():
         if not name.endswith("DLQ"):
             assert "RedrivePolicy" in queue["Properties"], name
     assert template["Metadata"]["Recipes::SecureParameters"][0]["Name"] == "secrets/token-signing-key"
-    pyproject_version = next(line.split('"')[1] for line in (ROOT / "pyproject.toml").read_text().splitlines()
+    pyproject_version = next(line.split('"')[1] for line in (PROJECT_ROOT / "pyproject.toml").read_text().splitlines()
                              if line.startswith("version"))
     assert template["Globals"]["Function"]["Environment"]["Variables"]["APP_VERSION"] == pyproject_version
 

@@ -3,8 +3,8 @@
 Why not werkzeug's server, which moto ships with: it closes the connection after every
 response, so every boto3 call paid for a new TCP connection and a new server thread, on
 both sides of the socket, and a busy event pipeline spent more on that than on SNS and
-SQS. Why not cheroot or waitress: measured side by side with a boto3 client (2026-11-26),
-they cost the server 0.45 ms a request against 0.25 ms for this one. The job here is
+SQS. Why not cheroot or waitress: measured side by side with a boto3 client, they cost the
+server nearly twice as much CPU a request as this one (docs/ARCHITECTURE.md). The job here is
 narrow (loopback, AWS SDK clients): the standard library's threaded server, with a plain
 header parser of its own, is enough.
 
@@ -32,7 +32,7 @@ MAX_HEADERS = 100
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 
 
-class BadRequest(Exception):
+class MalformedRequest(Exception):
     pass
 
 
@@ -66,7 +66,7 @@ def read_body(rfile, headers) -> bytes:
     if not length:
         return b""
     if not length.isdigit():
-        raise BadRequest(f"bad Content-Length {length!r}")
+        raise MalformedRequest(f"bad Content-Length {length!r}")
     return rfile.read(int(length))
 
 
@@ -77,7 +77,7 @@ def _read_chunked(rfile) -> bytes:
         try:
             size = int(size_line, 16)
         except ValueError:
-            raise BadRequest(f"bad chunk size {size_line!r}") from None
+            raise MalformedRequest(f"bad chunk size {size_line!r}") from None
         if size == 0:
             while rfile.readline(MAX_LINE + 1) not in (b"\r\n", b"\n", b""):  # trailers, then the blank line
                 pass
@@ -133,7 +133,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._read_request()
         except TimeoutError:  # idle past IDLE_CONNECTION_S
             self.close_connection = True
-        except BadRequest as error:
+        except MalformedRequest as error:
             self.close_connection = True
             self.command = self.command or "GET"
             self._write(400, [("Content-Type", "text/plain")], str(error).encode())
@@ -145,10 +145,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if len(line) > MAX_LINE:
-            raise BadRequest("request line too long")
+            raise MalformedRequest("request line too long")
         parts = line.decode("latin-1").split()
         if len(parts) != 3 or parts[2] not in ("HTTP/1.0", "HTTP/1.1"):
-            raise BadRequest(f"bad request line {line[:100]!r}")
+            raise MalformedRequest(f"bad request line {line[:100]!r}")
         self.command, self.path, self.request_version = parts
         headers = Headers()
         for _ in range(MAX_HEADERS + 1):
@@ -157,10 +157,10 @@ class _Handler(BaseHTTPRequestHandler):
                 break
             name, colon, value = line.decode("latin-1").partition(":")
             if not colon or len(line) > MAX_LINE:
-                raise BadRequest(f"bad header line {line[:100]!r}")
+                raise MalformedRequest(f"bad header line {line[:100]!r}")
             headers.add(name.strip(), value.strip())
         else:
-            raise BadRequest(f"more than {MAX_HEADERS} headers")
+            raise MalformedRequest(f"more than {MAX_HEADERS} headers")
         self.headers = headers
         connection = headers.get("Connection", "").lower()
         self.close_connection = connection == "close" or (self.request_version == "HTTP/1.0"
@@ -172,7 +172,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         try:
             body = read_body(self.rfile, self.headers)
-        except BadRequest as error:
+        except MalformedRequest as error:
             self.close_connection = True
             self._write(400, [("Content-Type", "text/plain")], str(error).encode())
             return

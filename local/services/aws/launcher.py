@@ -1,7 +1,7 @@
 """moto as the AWS endpoint (SNS, SQS, SSM, S3, and what else moto serves), run by
-moto_server.py: behind a keep-alive server, with the event pipeline's requests on a fast
+server.py in a process of its own: behind a keep-alive server, with the event pipeline's requests on a fast
 path and moto's slowest costs patched, and its state kept under <state>/aws/ across restarts
-and kills (moto_state.py)."""
+and kills (state.py)."""
 
 import signal
 import sys
@@ -26,9 +26,7 @@ class EmbeddedAws:
         return f"http://127.0.0.1:{self.port}"
 
     def process(self, run_dir: Path) -> ManagedProcess:
-        # By path: the launcher imports only moto, so it runs from any working directory.
-        argv = [sys.executable, str(Path(__file__).with_name("moto_server.py")), "-H", "127.0.0.1",
-                "-p", str(self.port)]
+        argv = [sys.executable, "-m", "local.services.aws.server", "-H", "127.0.0.1", "-p", str(self.port)]
         if self.data_dir is not None:
             argv += ["--state-dir", str(self.data_dir)]
         return ManagedProcess(ProcessSpec(self.name, argv, self.log_path), run_dir)
@@ -40,7 +38,7 @@ class EmbeddedAws:
             lines = self.log_path.read_text(errors="replace").splitlines()
         except FileNotFoundError:
             return None
-        prefix = "local AWS endpoint state: "  # moto_server.py's line
+        prefix = "local AWS endpoint state: "  # server.py's line
         return next((line[len(prefix):] for line in reversed(lines) if line.startswith(prefix)), None)
 
     def ready(self) -> bool:

@@ -1,0 +1,236 @@
+"""What each `python -m local` command does, given its parsed arguments (cli.py parses them).
+Errors a user can fix are LocalError or InfraError: cli.py prints them as one line."""
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psycopg2
+
+from infra import api_keys
+from infra.migrate import migrate
+from infra.seed import seed
+from local.app.project import assumed_addresses, load_app, running_addresses
+from local.errors import LocalError
+from local.events import dlq, shapes
+from local.events import log as event_log
+from local.events import runner as event_runner
+from local.gateway.proxy_event import proxy_event
+from local.gateway.routes import RouteTable
+from local.http.messages import HttpRequest
+from local.runtime.logs import ConsoleLog
+from local.runtime.runtime import Runtime, check_payload_size
+from local.settings import Settings, redact
+from local.stack import Stack
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+# -- up --------------------------------------------------------------------------------------
+
+def cmd_up(args: argparse.Namespace) -> int:
+    settings = Settings.from_environ()
+    stop = threading.Event()
+    received: list[str] = []
+
+    def request_stop(signum, _frame):
+        received.append(signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+    began = time.monotonic()
+    stack = Stack(settings, say=say, parameter_overrides=args.parameter_overrides)
+    endpoints = stack.start()
+    services = endpoints.services
+    elapsed = time.monotonic() - began
+    embedded = ", ".join(endpoints.embedded) or "none"
+    say(f"Recipes API local stack is up in {elapsed:.1f} s (embedded: {embedded}; state in {settings.state_dir})")
+    say(f"  API gateway    {services.gateway_url}   (try {services.gateway_url}/health)")
+    say(f"  console        {services.gateway_url}/_local/")
+    say(f"  Lambda API     {services.lambda_url}   (boto3 lambda client, aws lambda invoke --endpoint-url)")
+    say(f"  Postgres       {redact(services.database_url)}")
+    say(f"  Redis          {redact(services.redis_url)}")
+    say(f"  AWS endpoint   {services.aws_endpoint_url}   (SNS, SQS, SSM, S3)")
+    say(f"  migrations     {', '.join(endpoints.migrations_applied) or 'up to date'}")
+    say(f"  AWS resources  {endpoints.provisioning}")
+    say(f"  admin API key  {endpoints.admin_key}   (send as x-api-key)")
+    say("Press Ctrl-C to stop.")
+
+    exit_code = 0
+    while not stop.wait(0.5):
+        fatal = stack.supervise()
+        if fatal:
+            say(f"error: {fatal}; stopping the stack")
+            exit_code = 1
+            break
+    stack.stop()
+    say(f"stopped ({received[0] if received else 'service failure'}); every process this run started has exited")
+    return exit_code
+
+
+# -- invoke ----------------------------------------------------------------------------------
+
+def read_json(raw: bytes, source: str):
+    """Parse JSON, or say which file, line and column is wrong."""
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError as error:
+        raise LocalError(f"{source}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    except json.JSONDecodeError as error:
+        raise LocalError(f"{source}: not JSON: {error.msg} at line {error.lineno}, column {error.colno}") from None
+
+
+def read_source(name: str | None) -> tuple[bytes, str]:
+    if name is None:
+        return b"{}", "(no event)"
+    if name == "-":
+        return sys.stdin.buffer.read(), "<stdin>"
+    try:
+        return Path(name).read_bytes(), name
+    except OSError as error:
+        raise LocalError(f"{name}: cannot be read: {error.strerror}") from None
+
+
+def cmd_invoke(args: argparse.Namespace) -> int:
+    settings = Settings.from_environ()
+    raw, source = read_source(args.event)
+    check_payload_size(raw)
+    event = read_json(raw, source)
+    env_overrides = read_json(*read_source(args.env_vars)) if args.env_vars else None
+    services = running_addresses(settings)
+    if services is None:
+        services = assumed_addresses(settings)
+        print(f"note: no `local up` is running on {settings.state_dir}; the function is given "
+              f"{redact(services.database_url)}, {services.redis_url} and {services.aws_endpoint_url}",
+              file=sys.stderr)
+    _, model = load_app(settings, services, args.parameter_overrides, env_overrides)
+    runtime = Runtime(model, services.region, services.account_id, console=ConsoleLog(sys.stderr), concurrency=1)
+    try:
+        outcome = runtime.invoke(args.function, event)
+    finally:
+        runtime.stop()
+    print(json.dumps(outcome.error if outcome.failed else outcome.payload, indent=2))
+    return 1 if outcome.failed else 0
+
+
+# -- generate-event --------------------------------------------------------------------------
+
+def cmd_generate_event(args: argparse.Namespace) -> int:
+    settings = Settings.from_environ()
+    services = running_addresses(settings) or assumed_addresses(settings)
+    region, account = services.region, services.account_id
+    if args.source == "apigateway":
+        _, model = load_app(settings, services)
+        request = HttpRequest(args.method.upper(), args.path, args.header, (args.body or "").encode())
+        match = RouteTable(model).match(request.method, request.target.split("?")[0])
+        route, params = match if match else (None, {})
+        api = model.apis.get(route.event.api) if route else None
+        event = proxy_event(request, route.event.path if route else request.target.split("?")[0], params,
+                            stage=api.stage if api else "Prod", api_id=(route.event.api.lower() if route else "local"),
+                            account_id=account)
+    elif args.source == "sqs":
+        arn = f"arn:aws:sqs:{region}:{account}:{args.queue}"
+        event = shapes.sqs_event([shapes.sqs_record(args.body, arn, region) for _ in range(args.count)])
+    elif args.source == "sns":
+        event = shapes.sns_event(args.message, f"arn:aws:sns:{region}:{account}:{args.topic}", subject=args.subject,
+                                 attributes=dict(args.attribute))
+    else:
+        event = shapes.schedule_event(f"arn:aws:events:{region}:{account}:rule/{args.rule}")
+    print(json.dumps(event, indent=2))
+    return 0
+
+
+# -- list ------------------------------------------------------------------------------------
+
+def cmd_list(args: argparse.Namespace) -> int:
+    settings = Settings.from_environ()
+    _, model = load_app(settings, running_addresses(settings) or assumed_addresses(settings))
+    for spec in model.functions.values():
+        say(f"{spec.logical_id}  {spec.handler}  {spec.runtime}  timeout {spec.timeout:g} s  "
+            f"memory {spec.memory_mb} MB  ({spec.code_dir.relative_to(settings.template_path.parent)})")
+        for api in spec.api_events:
+            say(f"    api       {api.method:<6} {api.path}")
+        for sqs in spec.sqs_events:
+            say(f"    sqs       {sqs.queue_url}  batch {sqs.batch_size}")
+        for schedule in spec.schedule_events:
+            say(f"    schedule  {schedule.schedule}")
+        for name, kind in spec.other_events.items():
+            say(f"    {kind.lower():<9} {name} (runs on AWS only)")
+    return 0
+
+
+# -- seed --------------------------------------------------------------------------------------
+
+def unreachable_postgres(url: str, error: Exception) -> LocalError:
+    return LocalError(f"cannot reach Postgres at {redact(url)} (is `make up` running?): "
+                      f"{str(error).strip().splitlines()[0]}")
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    settings = Settings.from_environ()
+    services = running_addresses(settings) or assumed_addresses(settings)
+    try:
+        applied = migrate(services.database_url)
+        result = seed(services.database_url, recipes=args.recipes)
+    except psycopg2.OperationalError as error:
+        raise unreachable_postgres(services.database_url, error) from None
+    if applied:
+        say(f"applied migrations {', '.join(applied)}")
+    say(f"seeded {result['recipes_created']} recipes; {result['products']} products in all")
+    return 0
+
+
+# -- keys --------------------------------------------------------------------------------------
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    settings = Settings.from_environ()
+    services = running_addresses(settings) or assumed_addresses(settings)
+    try:
+        connection = psycopg2.connect(services.database_url, connect_timeout=5)
+    except psycopg2.OperationalError as error:
+        raise unreachable_postgres(services.database_url, error) from None
+    try:
+        if args.action == "create":
+            key = api_keys.create_api_key(connection, args.name, sorted(set(args.scopes)))
+            say(key)
+            print(f"(shown once; scopes: {' '.join(sorted(set(args.scopes)))})", file=sys.stderr)
+        elif args.action == "list":
+            for row in api_keys.list_keys(connection):
+                state = f"revoked {row['revoked_at']:%Y-%m-%d %H:%M}" if row["revoked_at"] else "active"
+                say(f"{row['id']}  {row['key_prefix']}…  {row['name']:<16} {' '.join(row['scopes']):<40} {state}")
+        elif not api_keys.revoke(connection, args.key_id):
+            raise LocalError(f"no active key with id or prefix {args.key_id!r}")
+        else:
+            say(f"revoked {args.key_id}")
+    finally:
+        connection.close()
+    return 0
+
+
+# -- events and dead letters ---------------------------------------------------------------
+
+def cmd_events(args: argparse.Namespace) -> int:
+    settings = Settings.from_environ()
+    if args.action == "run":
+        return event_runner.run(settings, args.parameter_overrides)
+    event_log.tail(running_addresses(settings) or assumed_addresses(settings), say, args.count, args.from_start)
+    return 0
+
+
+def cmd_dlq(args: argparse.Namespace) -> int:
+    settings = Settings.from_environ()
+    services = running_addresses(settings) or assumed_addresses(settings)
+    _, model = load_app(settings, services)
+    if args.action == "list":
+        dlq.list_dead_letters(model, services, say)
+    else:
+        dlq.redrive(model, services, args.queue, say)
+    return 0

@@ -105,9 +105,11 @@ class Stack:
             resolver, model = load_app(s, services, self.parameter_overrides, template=template)
             report = provision(template, resolver, clients, s.state_dir / "secrets.json")
             self._reprovision = lambda: provision(template, resolver, clients, s.state_dir / "secrets.json")
-            with psycopg2.connect(urls["database"], connect_timeout=10) as connection:
+            connection = psycopg2.connect(urls["database"], connect_timeout=10)
+            try:
                 admin_key = local_admin_key(connection, s.state_dir / ADMIN_KEY_FILE)
-            connection.close()
+            finally:
+                connection.close()
             step = self._done(f"AWS resources provisioned ({report.summary()})", step)
 
             self._runtime, gateway_app = serving(model, s.region, deployment.account_id, urls["aws"])

@@ -3,19 +3,16 @@ a temporary folder, through the same code `python -m local up` uses, and stopped
 
 import io
 import os
-import re
-import signal
-import subprocess
-import sys
 import textwrap
-import threading
 import time
 from pathlib import Path
 
 import psycopg2
 import pytest
 import redis
-from support import PROJECT_ROOT, eventually
+from support import PROJECT_ROOT
+from support.api import project_gateway
+from support.local_up import LocalUp
 
 from infra.api_keys import create_api_key
 from infra.aws import AwsClients
@@ -24,20 +21,12 @@ from infra.migrate import migrate
 from infra.provision import deployment_for, provision
 from infra.template import load_template
 from local.app.model import ApiEvent, AppModel, FunctionSpec, LayerSpec
-from local.app.reader import build_model
-from local.gateway.client import GatewayClient
-from local.gateway.gateway import AccessLog
 from local.runtime.logs import ConsoleLog
 from local.runtime.runtime import Runtime
 from local.services.aws.launcher import EmbeddedAws
 from local.services.postgres import EmbeddedPostgres
-from local.services.procs import free_port, stop_stale
+from local.services.procs import free_port
 from local.services.redis import EmbeddedRedis
-from local.stack import serving
-
-# The fixtures that start or reach a service; tests/unit/conftest.py refuses them.
-SERVICE_FIXTURES = {"services_dir", "postgres_url", "redis_url", "aws_url", "create_database", "api",
-                    "start_local_up"}
 
 
 def _serve(service_class, services_dir: Path):
@@ -104,100 +93,7 @@ def migrated_database(fresh_database):
     return fresh_database
 
 
-# -- `python -m local up` as a user runs it --------------------------------------------------
-
-# name -> the signal that stops it cleanly
-SERVICES = {service.name: service.stop_signal for service in (EmbeddedPostgres, EmbeddedRedis, EmbeddedAws)}
-
-
-class LocalUp:
-    """`python -m local up` in a subprocess, its output collected line by line."""
-
-    # The runs started by the test now running: a failure shows their output (see below).
-    started: list["LocalUp"] = []
-
-    def __init__(self, env: dict[str, str], args: tuple[str, ...] = ()):
-        LocalUp.started.append(self)
-        self.env = env
-        self.state_dir = Path(env["LOCAL_STATE_DIR"])
-        self.lines: list[str] = []
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "local", "up", *args], cwd=PROJECT_ROOT, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self):
-        for line in self.process.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    @property
-    def output(self) -> str:
-        return "\n".join(self.lines)
-
-    def wait_ready(self, timeout: float = 60) -> "LocalUp":
-        def ready() -> bool:
-            if any(line.startswith("Press Ctrl-C") for line in self.lines):
-                return True
-            if self.process.poll() is not None:
-                self._reader.join(5)
-                raise AssertionError(f"local up exited with {self.process.returncode}:\n{self.output}")
-            return False
-
-        if not eventually(ready, within=timeout):
-            raise AssertionError(f"local up not ready after {timeout} s:\n{self.output}")
-        return self
-
-    def wait_exit(self, timeout: float = 30) -> int:
-        code = self.process.wait(timeout)
-        self._reader.join(5)
-        return code
-
-    def tail(self, lines: int = 150, log_lines: int = 30, notable: int = 200) -> str:
-        """The last lines of its output (the function logs are in it) and of each server's
-        log under its state folder, for a failure to be diagnosed from CI's output alone;
-        then the last `notable` lines that are neither the access log nor Lambda's
-        START/END/REPORT, which a busy stack's last lines are mostly made of."""
-        parts = [f"--- `local up` output (pid {self.process.pid}, exit {self.process.poll()}), "
-                 f"last {lines} lines ---", *self.lines[-lines:]]
-        routine = re.compile(r'^(\d{1,3}(\.\d{1,3}){3} "|\[\w+\] (START|END|REPORT) RequestId: )')
-        others = [line for line in self.lines if not routine.match(line)]
-        parts += [f"--- `local up` output without the access log and START/END/REPORT, last {notable} lines ---",
-                  *others[-notable:]]
-        for log in sorted((self.state_dir / "logs").glob("*.log")):
-            try:
-                text = log.read_text(errors="replace").splitlines()[-log_lines:]
-            except OSError as error:
-                text = [f"(unreadable: {error})"]
-            parts += [f"--- {log.name}, last {log_lines} lines ---", *text]
-        return "\n".join(parts)
-
-    def signal(self, signum=signal.SIGINT) -> None:
-        self.process.send_signal(signum)
-
-    def service_pids(self) -> dict[str, int]:
-        import json
-
-        pids = {}
-        for name in SERVICES:
-            pidfile = self.state_dir / "run" / f"{name}.pid"
-            if pidfile.exists():
-                pids[name] = json.loads(pidfile.read_text())["pid"]
-        return pids
-
-    def cleanup(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        # Whatever a killed run left behind, stopped by its recorded pid.
-        for name, stop_signal in SERVICES.items():
-            stop_stale(self.state_dir / "run", name, stop_signal)
-
+# -- `python -m local up` as a user runs it (support/local_up.py) -----------------------------
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
@@ -322,14 +218,3 @@ def api(create_database, redis_url, aws_url, tmp_path_factory):
     client.template, client.resolver, client.services = template, resolver, services
     yield client
     client.runtime.stop()
-
-
-def project_gateway(template, resolver, services: dict, account_id: str, admin_key: str | None) -> GatewayClient:
-    """A GatewayClient over template.yaml's functions with these services (stop its runtime),
-    wired as `local up` wires them (local/stack.py's serving())."""
-    model = build_model(PROJECT_ROOT / "template.yaml", template, resolver, services)
-    runtime, gateway = serving(model, "us-east-1", account_id, services.get("AWS_ENDPOINT_URL"),
-                               console_log=ConsoleLog(io.StringIO()), access_log=AccessLog(io.StringIO()))
-    client = GatewayClient(gateway, default_headers={"x-api-key": admin_key} if admin_key else None)
-    client.runtime = runtime
-    return client

@@ -234,7 +234,7 @@ def test_a_credential_that_cannot_be_checked_for_a_database_outage_is_a_503_with
     """The gatekeeper fails when the database is down (after riding out a restart's worth of
     retries), and API Gateway answers the template's GatewayResponses for AUTHORIZER_FAILURE:
     503 with Retry-After, in the API's error shape; without it, a bare 500."""
-    from conftest import project_gateway
+    from support.api import project_gateway
 
     services = {**api.services, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
     down = project_gateway(api.template, api.resolver, services, "123456789012", api.admin_key)

@@ -1,10 +1,18 @@
 """Helpers for tests of the Recipes API through the gateway (the `api` fixture)."""
 
+import io
 import uuid
 
 import psycopg2
 
 from infra.api_keys import create_api_key
+from local.app.reader import build_model
+from local.gateway.client import GatewayClient
+from local.gateway.gateway import AccessLog
+from local.runtime.logs import ConsoleLog
+from local.stack import serving
+
+from . import PROJECT_ROOT
 
 
 def unique(prefix: str = "Product") -> str:
@@ -44,3 +52,14 @@ def issue(api, key: str | None = None, **body) -> dict:
     response = api.post("/valet/tokens", json_body=body, headers=headers)
     assert response.status == 201, response.body
     return response.json()
+
+
+def project_gateway(template, resolver, services: dict, account_id: str, admin_key: str | None) -> GatewayClient:
+    """A GatewayClient over template.yaml's functions with these services (stop its runtime),
+    wired as `local up` wires them (local/stack.py's serving())."""
+    model = build_model(PROJECT_ROOT / "template.yaml", template, resolver, services)
+    runtime, gateway = serving(model, "us-east-1", account_id, services.get("AWS_ENDPOINT_URL"),
+                               console_log=ConsoleLog(io.StringIO()), access_log=AccessLog(io.StringIO()))
+    client = GatewayClient(gateway, default_headers={"x-api-key": admin_key} if admin_key else None)
+    client.runtime = runtime
+    return client

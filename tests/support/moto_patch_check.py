@@ -11,9 +11,7 @@ import importlib
 import json
 import string
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
 NAMES = ("ReceiveMessage", "MessageRetentionPeriod", "ApproximateNumberOfMessagesNotVisible", "QueueArn",
          "DeleteMessageBatch", "SNSPublish", "x")
 

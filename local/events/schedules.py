@@ -100,7 +100,12 @@ class Schedule(PollingThread):
 
     def turn(self) -> None:
         now = self.clock()
-        due = now + self.every_s if self.every_s else self.expression.next_after(now)
+        try:
+            due = now + self.every_s if self.every_s else self.expression.next_after(now)
+        except ScheduleError as error:  # past its last year: said once, then idle until stopped
+            self.warn_once(f"{self.name}: {error}")
+            self.stop.wait()
+            return
         if self.stop.wait(max(0.0, due - now)):
             return
         outcome = self.runtime.invoke(self.function, schedule_event(self.rule_arn))

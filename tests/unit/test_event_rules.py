@@ -4,6 +4,7 @@ consumer reports a partial batch (Powertools' batch processor)."""
 
 import copy
 import json
+import threading
 from datetime import datetime, timezone
 
 import pytest
@@ -13,7 +14,7 @@ from support import event
 
 from local.events.batch import failed_ids
 from local.events.filter_policy import FilterPolicy
-from local.events.schedules import ScheduleError, ScheduleExpression
+from local.events.schedules import Schedule, ScheduleError, ScheduleExpression
 from local.runtime.pool import Invocation
 
 # -- partial batch responses ---------------------------------------------------------------
@@ -99,6 +100,20 @@ def test_schedule_expressions_fire_when_aws_would(expression, after, expected):
 def test_a_schedule_past_its_last_year_never_fires_again():
     with pytest.raises(ScheduleError, match="never fires again"):
         _next("cron(*/30 * * * ? 2026-2027)", "2027-12-31 23:45")
+
+
+def test_a_schedule_thread_past_its_last_year_says_so_once_and_invokes_nothing(caplog):
+    class NoRuntime:
+        def invoke(self, *args):
+            raise AssertionError("a schedule that never fires invoked its function")
+
+    stop = threading.Event()
+    stop.set()  # turn() idles until stopped; stopped already, it returns
+    schedule = Schedule(NoRuntime(), "F", "Old", ScheduleExpression("cron(0 0 1 1 ? 2020)"), "arn:rule", stop,
+                        clock=lambda: _at("2026-12-02 10:00"))
+    schedule.turn()
+    schedule.turn()
+    assert caplog.text.count("never fires again") == 1
 
 
 @pytest.mark.parametrize("expression", ["rate(5 fortnights)", "rate(0 minutes)", "cron(0 12 * * ?)", "cron(99 12 * * ? *)", "cron(0 12 * * ? soon)",

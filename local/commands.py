@@ -112,7 +112,8 @@ def cmd_invoke(args: argparse.Namespace) -> int:
               f"{redact(services.database_url)}, {services.redis_url} and {services.aws_endpoint_url}",
               file=sys.stderr)
     _, model = load_app(settings, services, args.parameter_overrides, env_overrides)
-    runtime = Runtime(model, services.region, services.account_id, console=ConsoleLog(sys.stderr), concurrency=1)
+    runtime = Runtime(model, services.region, services.account_id, console=ConsoleLog(sys.stderr), concurrency=1,
+                      build_dir=settings.build_dir)
     try:
         outcome = runtime.invoke(args.function, event)
     finally:

@@ -26,12 +26,16 @@ AWS_PORT = "LOCAL_AWS_PORT"
 BIND_HOST = "LOCAL_BIND_HOST"
 # Where data, logs and process ids live (default: .local/ in the project).
 STATE_DIR = "LOCAL_STATE_DIR"
+# The build cache of functions' and layers' requirements (default: .local/build/ in the
+# project, shared by every state folder: its folders are keyed by what they hold).
+BUILD_DIR = "LOCAL_BUILD_DIR"
 TEMPLATE = "LOCAL_TEMPLATE"
 STACK_NAME = "LOCAL_STACK_NAME"
 # Fire every schedule this many seconds apart instead of at its own times, to see one work now.
 SCHEDULE_SECONDS = "LOCAL_SCHEDULE_SECONDS"
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_BUILD_DIR = PROJECT_ROOT / ".local" / "build"
 DEFAULT_PORTS = {GATEWAY_PORT: 3000, LAMBDA_PORT: 3001, POSTGRES_PORT: 5432, REDIS_PORT: 6379, AWS_PORT: 4566}
 
 
@@ -51,6 +55,7 @@ class Settings:
     redis_url: str | None = None
     aws_endpoint_url: str | None = None
     schedule_every_s: float | None = None
+    build_dir: Path = DEFAULT_BUILD_DIR
 
     @classmethod
     def from_environ(cls, environ=None) -> "Settings":
@@ -71,6 +76,7 @@ class Settings:
             redis_url=_url(env, REDIS_URL, {"redis", "rediss", "unix"}),
             aws_endpoint_url=_url(env, AWS_ENDPOINT_URL, {"http", "https"}),
             schedule_every_s=_seconds(env, SCHEDULE_SECONDS),
+            build_dir=Path(env.get(BUILD_DIR) or DEFAULT_BUILD_DIR).resolve(),
         )
 
 

@@ -20,6 +20,8 @@ from infra.provision import deployment_for, provision
 from infra.template import load_template
 from local import settings as names
 from local.app.project import Addresses, forget_addresses, load_app, record_addresses
+from local.build.dependencies import Built
+from local.build.pip_target import BuildFailed
 from local.events.runner import EventRunner
 from local.gateway.console import WebConsole
 from local.gateway.gateway import AccessLog, Gateway
@@ -49,10 +51,10 @@ class Endpoints:
 
 
 def serving(model, region: str, account_id: str, aws_endpoint_url: str | None, *, console_log: ConsoleLog | None = None,
-            access_log: AccessLog | None = None) -> tuple[Runtime, Gateway]:
+            access_log: AccessLog | None = None, build_dir=None) -> tuple[Runtime, Gateway]:
     """The template's functions and the gateway in front of them, its console included: what
     `local up` serves on its port, and what tests drive without a socket. Stop the runtime."""
-    runtime = Runtime(model, region, account_id, console=console_log)
+    runtime = Runtime(model, region, account_id, console=console_log, build_dir=build_dir)
     console = WebConsole(model, runtime, aws_endpoint_url, region)
     return runtime, Gateway(model, runtime, account_id, region, access_log=access_log, console=console)
 
@@ -112,7 +114,9 @@ class Stack:
                 connection.close()
             step = self._done(f"AWS resources provisioned ({report.summary()})", step)
 
-            self._runtime, gateway_app = serving(model, s.region, deployment.account_id, urls["aws"])
+            self._runtime, gateway_app = serving(model, s.region, deployment.account_id, urls["aws"],
+                                                 build_dir=s.build_dir)
+            step = self._done(say_builds(self._runtime.build_all(), self.say), step)
             loop = self._runtime.loop  # one event loop serves both and every function's pipes
             gateway = HttpServer(gateway_app, s.gateway_port, s.bind_host, loop=loop)
             lambda_api = HttpServer(LambdaInvokeApi(self._runtime), s.lambda_port, s.bind_host, loop=loop)
@@ -186,6 +190,19 @@ class Stack:
             "redis": s.redis_url or by_name["redis"],
             "aws": s.aws_endpoint_url or by_name["aws"],
         }
+
+
+def say_builds(results: list, say) -> str:
+    """One line per failed build (the functions that need it answer Local.BuildFailed until
+    its requirements.txt is fixed); the step's summary line."""
+    failed = [result for result in results if isinstance(result, BuildFailed)]
+    for failure in failed:
+        say(f"  !!  {failure}; its functions answer errors until it builds")
+    built = [result for result in results if isinstance(result, Built) and result.folder]
+    fresh = [result.unit.name for result in built if not result.cached]
+    parts = [f"{len(built) - len(fresh)} cached", *([f"built {', '.join(fresh)}"] if fresh else []),
+             *([f"{len(failed)} failed"] if failed else [])]
+    return f"dependencies ({'; '.join(parts)})"
 
 
 _PORT_VARIABLES = {"postgres": names.POSTGRES_PORT, "redis": names.REDIS_PORT, "aws": names.AWS_PORT}

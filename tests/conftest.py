@@ -146,7 +146,7 @@ def start_local_up():
 
 # -- functions written by a test, run by the real runtime -------------------------------------
 
-SHARED_LAYER = LayerSpec(logical_id="SharedLayer", content_dir=PROJECT_ROOT / "layers" / "shared")
+SHARED_LAYER = LayerSpec(logical_id="SharedLayer", content_dir=PROJECT_ROOT / "layers" / "shared", build_method="python3.11")
 
 
 @pytest.fixture

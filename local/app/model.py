@@ -11,11 +11,21 @@ from pydantic import BaseModel
 class LayerSpec(BaseModel):
     logical_id: str
     content_dir: Path
+    build_method: str | None = None  # Metadata: BuildMethod
+
+    @property
+    def built_by_sam(self) -> bool:
+        return (self.build_method or "").startswith("python")
 
     @property
     def python_dir(self) -> Path:
-        # Lambda mounts a Python layer's python/ folder on the import path (/opt/python).
-        return self.content_dir / "python"
+        # Lambda puts a layer's python/ folder on the import path (/opt/python). With a Python
+        # BuildMethod, sam build makes that folder of ContentUri's contents and requirements.
+        return self.content_dir if self.built_by_sam else self.content_dir / "python"
+
+    @property
+    def requirements(self) -> Path | None:
+        return self.content_dir / "requirements.txt" if self.built_by_sam else None
 
 
 class ApiEvent(BaseModel):
@@ -65,6 +75,11 @@ class FunctionSpec(BaseModel):
     @property
     def layer_dirs(self) -> list[Path]:
         return [layer.python_dir for layer in self.layers]
+
+    @property
+    def requirements(self) -> Path:
+        # sam build installs a Python function's requirements.txt beside its code (/var/task).
+        return self.code_dir / "requirements.txt"
 
 
 class MethodSetting(BaseModel):

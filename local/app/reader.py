@@ -41,7 +41,8 @@ def build_model(template_path: Path, template: dict, resolver: Resolver,
     """`env_overrides` is SAM's --env-vars file: {"<Function>": {...}, "Parameters": {...}};
     as in SAM, only variables the template declares for a function are overridden."""
     builder = _Builder(Path(template_path), template, resolver)
-    layers = {lid: LayerSpec(logical_id=lid, content_dir=code_folder(template_path, template, lid))
+    layers = {lid: LayerSpec(logical_id=lid, content_dir=code_folder(template_path, template, lid),
+                             build_method=builder.build_method(lid))
               for lid in builder.of_type(LAYER)}
     return AppModel(
         functions={lid: builder.function(lid, layers, service_environment or {}, env_overrides or {})
@@ -68,6 +69,10 @@ class _Builder:
 
     def props(self, logical_id: str) -> dict:
         return self.resources[logical_id].get("Properties", {}) or {}
+
+    def build_method(self, logical_id: str) -> str | None:
+        method = (self.resources[logical_id].get("Metadata") or {}).get("BuildMethod")
+        return method if isinstance(method, str) else None
 
     def function(self, lid: str, layers: dict[str, LayerSpec], services: dict[str, str],
                  overrides: dict[str, dict[str, str]]) -> FunctionSpec:

@@ -38,7 +38,7 @@ def run(settings: Settings, parameter_overrides: dict[str, str]) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    runtime = Runtime(model, services.region, services.account_id)
+    runtime = Runtime(model, services.region, services.account_id, build_dir=settings.build_dir)
     sources = EventSources(model, runtime, services.aws_endpoint_url, services.redis_url, services.region,
                            services.account_id, schedule_every_s=settings.schedule_every_s)
     marker = ready_file(settings.state_dir / "run")

@@ -28,8 +28,7 @@ class Outcome:
 
 
 class FunctionInstance:
-    def __init__(self, config: dict, environment: dict[str, str], generation: int):
-        self.config = config
+    def __init__(self, environment: dict[str, str], generation: int):
         self.environment = environment
         self.generation = generation
         self.process: asyncio.subprocess.Process | None = None
@@ -42,10 +41,12 @@ class FunctionInstance:
     def alive(self) -> bool:
         return self.process is not None and self.process.returncode is None
 
-    async def start(self) -> dict | None:
-        """Start the worker and wait for its init; returns the init error, if any."""
+    async def start(self, config: dict) -> dict | None:
+        """Start the worker and wait for its init; returns the init error, if any. `config`:
+        see worker.py and Runtime._instance_config."""
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-I", str(WORKER_SCRIPT), json.dumps(self.config),
+            # -S: no site-packages, only the folders the config lists (surroundings.py).
+            sys.executable, "-I", "-S", str(WORKER_SCRIPT), json.dumps(config),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=self.environment, limit=FRAME_LIMIT,
             # Not in the terminal's process group: Ctrl-C is for `local up`, which stops the
             # instances itself. An instance whose parent dies sees stdin close and exits.

@@ -6,6 +6,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from local.build.pip_target import BuildFailed
 from local.runtime import logs
 from local.runtime.code_watch import CodeWatch
 from local.runtime.instance import FunctionInstance, Outcome
@@ -37,11 +38,12 @@ class Invocation:
 class FunctionPool:
     """Lives on the runtime's event loop; every method is called from it."""
 
-    def __init__(self, spec, config: dict, environment: dict[str, str], console: logs.ConsoleLog,
+    def __init__(self, spec, prepare, environment: dict[str, str], console: logs.ConsoleLog,
                  concurrency: int | None = None, watch: CodeWatch | None = None, record=None):
         self.spec = spec
         self.record = record  # called with every finished Invocation (the web console keeps the latest)
-        self.config = config
+        # A coroutine function giving a new instance's config, after building what changed.
+        self.prepare = prepare
         self.environment = environment
         self.console = console
         self.limit = concurrency or spec.reserved_concurrency or DEFAULT_CONCURRENCY
@@ -57,8 +59,12 @@ class FunctionPool:
         result = Invocation(request_id, self.spec.logical_id)
         try:
             if not instance.started:  # cold: start it now, inside this invocation
+                try:
+                    config = await self.prepare()
+                except BuildFailed as failure:
+                    return self._finish(result, Outcome(error=build_error(failure)), 0.0)
                 began = time.perf_counter()
-                init_error = await instance.start()
+                init_error = await instance.start(config)
                 result.init_ms = (time.perf_counter() - began) * 1000
                 if init_error is not None:
                     return self._finish(result, Outcome(error=init_error), 0.0)
@@ -112,7 +118,7 @@ class FunctionPool:
                     return self._idle.pop()
                 if self._count < self.limit:
                     self._count += 1
-                    return FunctionInstance(self.config, self.environment, generation)
+                    return FunctionInstance(self.environment, generation)
                 await self._available.wait()
 
     async def _release(self, instance: FunctionInstance) -> None:
@@ -123,3 +129,8 @@ class FunctionPool:
                 self._count -= 1
                 await instance.kill()
             self._available.notify()
+
+
+def build_error(failure: BuildFailed) -> dict:
+    # Not one of Lambda's types: on AWS the deployment would have failed instead.
+    return {"errorMessage": str(failure), "errorType": "Local.BuildFailed", "stackTrace": []}

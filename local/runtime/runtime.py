@@ -9,17 +9,29 @@ modules (every one has an app.py) never meet.
 import asyncio
 import collections
 import os
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import orjson
 
 from local.app.model import AppModel, FunctionSpec
+from local.build.dependencies import DependencyCache
+from local.build.lambda_python import runtime_sdk
+from local.build.pip_target import BuildFailed
 from local.errors import LocalError
 from local.loop_thread import BackgroundLoop
-from local.runtime.instance import MAX_PAYLOAD_BYTES
+from local.runtime.instance import MAX_PAYLOAD_BYTES, WORKER_SCRIPT
 from local.runtime.logs import ConsoleLog
 from local.runtime.pool import FunctionPool, Invocation
+from local.runtime.surroundings import function_unit, import_path, layer_units
+from local.settings import DEFAULT_BUILD_DIR
 
 # What a function inherits of the emulator's own environment: enough to run Python, no more.
-INHERITED_VARIABLES = ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "TMPDIR")
+INHERITED_VARIABLES = ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR")
+# Where the worker finds the emulator's fast JSON (it hides it from the function).
+ORJSON_FOLDER = str(Path(orjson.__file__).resolve().parent.parent)
 
 
 class UnknownFunction(LocalError):
@@ -46,8 +58,12 @@ class Runtime:
     Invoke API) await `invoke_async`; everything else calls `invoke`."""
 
     def __init__(self, model: AppModel, region: str, account_id: str, console: ConsoleLog | None = None,
-                 concurrency: int | None = None, loop: BackgroundLoop | None = None):
+                 concurrency: int | None = None, loop: BackgroundLoop | None = None, build_dir: Path | None = None):
         self.model = model
+        self.build_dir = Path(build_dir or DEFAULT_BUILD_DIR)
+        self.dependencies = DependencyCache(self.build_dir)
+        self._sdk: Path | None = None
+        self._sdk_lock = threading.Lock()
         self.region, self.account_id = region, account_id
         self.console = console or ConsoleLog()
         self.concurrency = concurrency
@@ -83,23 +99,49 @@ class Runtime:
         spec = self.spec(name)
         pool = self._pools.get(spec.logical_id)
         if pool is None:
-            pool = FunctionPool(spec, self._instance_config(spec), self._environment(spec), self.console,
-                                self.concurrency, record=self.recent.append)
+            log_stream = uuid.uuid4().hex
+            pool = FunctionPool(spec, lambda: self._instance_config(spec, log_stream),
+                                self._environment(spec, log_stream), self.console, self.concurrency,
+                                record=self.recent.append)
             self._pools[spec.logical_id] = pool
         return pool
 
-    def _instance_config(self, spec: FunctionSpec) -> dict:
+    def build_all(self) -> list:
+        """Build every function's and layer's requirements now (each once, two at a time), so
+        that failures show at start: a Built or a BuildFailed for each requirements file."""
+        units = {}
+        for spec in self.model.functions.values():
+            for unit in [function_unit(spec), *layer_units(spec)]:
+                units.setdefault(unit.requirements, unit)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            sdk = pool.submit(_failure_or, self.sdk)
+            results = list(pool.map(lambda unit: _failure_or(self.dependencies.ensure, unit), units.values()))
+        failed_sdk = sdk.result()
+        return [failed_sdk, *results] if isinstance(failed_sdk, BuildFailed) else results
+
+    def sdk(self) -> Path:
+        """The Lambda runtime's boto3 folder (local/build/lambda_python.py), installed once."""
+        with self._sdk_lock:
+            if self._sdk is None:
+                self._sdk = runtime_sdk(self.build_dir)
+            return self._sdk
+
+    async def _instance_config(self, spec: FunctionSpec, log_stream: str) -> dict:
+        # At every cold start: an edited requirements.txt is built before the instance starts.
+        path = await asyncio.to_thread(lambda: import_path(spec, self.dependencies, self.sdk()))
         return {
             "function_name": spec.function_name,
             "function_arn": spec.arn,
             "memory_mb": spec.memory_mb,
-            "log_stream": uuid.uuid4().hex,
+            "log_stream": log_stream,
             "handler": spec.handler,
             "code_dir": str(spec.code_dir),
-            "layer_dirs": [str(path) for path in spec.layer_dirs],
+            "path": [str(folder) for folder in path.folders],
+            "source_dirs": [str(folder) for folder in path.source_folders],
+            "orjson_dir": ORJSON_FOLDER,
         }
 
-    def _environment(self, spec: FunctionSpec) -> dict[str, str]:
+    def _environment(self, spec: FunctionSpec, log_stream: str) -> dict[str, str]:
         inherited = {k: os.environ[k] for k in INHERITED_VARIABLES if k in os.environ}
         return {
             **inherited,
@@ -109,8 +151,21 @@ class Runtime:
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.function_name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
             "LAMBDA_TASK_ROOT": str(spec.code_dir),
+            "LAMBDA_RUNTIME_DIR": str(WORKER_SCRIPT.parent),  # what plays the part of /var/runtime
+            "_HANDLER": spec.handler,
+            "TZ": ":UTC",
+            "AWS_SAM_LOCAL": "true",  # as SAM CLI sets it, for code that must know it runs locally
         }
+
+
+def _failure_or(build, *args):
+    try:
+        return build(*args)
+    except BuildFailed as failure:
+        return failure

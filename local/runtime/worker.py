@@ -1,7 +1,9 @@
 """One function instance, in a process of its own, started by local.instance.
 
-Run as a script (`python -I worker.py CONFIG_JSON`), not as part of the `local` package, so
-the function sees only its code folder, its layers and the installed libraries, as on Lambda.
+Run as a script (`python -I -S worker.py CONFIG_JSON`), not as part of the `local` package,
+and without site-packages: the function sees only the folders local/runtime/surroundings.py
+lists (its code, its layers, what they declare, the runtime's boto3) and the standard library,
+as on Lambda, so an import that would fail there fails here.
 
 Protocol, one JSON object a line. In, on stdin: {"id", "deadline_ms", "event"}. Out, on a
 private copy of stdout: {"t": "ready"} or {"t": "init_error", "error"} once, after the
@@ -22,10 +24,25 @@ import time
 import traceback
 from decimal import Decimal
 
-try:  # the emulator's fast JSON, when the function's environment has it
-    import orjson
-except ImportError:
-    orjson = None
+
+def _load_hidden(name: str, folder: str | None):
+    """Import the emulator's own `name` from `folder` for the worker's use, then take it out of
+    sys.modules so that the function's `import name` fails as on Lambda (unless it declares it)."""
+    if not folder:
+        return None
+    sys.path.insert(0, folder)
+    try:
+        module = importlib.import_module(name)
+    except ImportError:
+        return None
+    finally:
+        sys.path.remove(folder)
+        for loaded in [key for key in sys.modules if key == name or key.startswith(name + ".")]:
+            del sys.modules[loaded]
+    return module
+
+
+orjson = None  # the emulator's fast JSON, set by main() when the emulator has it
 
 
 def _decimal(value):
@@ -173,13 +190,15 @@ def max_memory_mb() -> int:
 
 
 def main() -> None:
+    global orjson
     config = json.loads(sys.argv[1])
+    orjson = _load_hidden("orjson", config.get("orjson_dir"))
     channel = Channel(os.fdopen(os.dup(1), "wb"))
     os.dup2(2, 1)  # writes below Python (C extensions) go to the emulator's stderr, not the protocol
     sys.stdout = sys.stderr = LogStream(channel)
     request_ids = install_lambda_logging(sys.stderr)
-    sys.path[:0] = [config["code_dir"], *config["layer_dirs"]]
-    compile_from_source([config["code_dir"], *config["layer_dirs"]])
+    sys.path[:0] = config["path"]
+    compile_from_source(config["source_dirs"])
     os.chdir(config["code_dir"])
 
     handler, init_error = load_handler(config["handler"])

@@ -15,7 +15,7 @@ MAX_TOP_LEVEL_MODULES = 8
 FLOORS = [
     {"local.errors"},
     {"local.settings", "local.loop_thread"},
-    {"local.services", "local.app", "local.http"},  # the servers; the template as a model; HTTP messages
+    {"local.services", "local.app", "local.http", "local.build"},  # servers; the template as a model; HTTP; dependency builds
     {"local.runtime"},  # functions in workers, the Invoke API
     {"local.gateway", "local.events"},  # what calls functions: requests and event sources
     {"local.supervisor"},

@@ -24,7 +24,9 @@ def test_the_project_template():
     model = model_from(PROJECT_ROOT / "template.yaml", overrides={"Stage": "dev"})
     health = model.functions["HealthFunction"]
     assert health.code_dir == PROJECT_ROOT / "functions" / "health"
-    assert health.layer_dirs == [PROJECT_ROOT / "layers" / "shared" / "python", PROJECT_ROOT / "layers" / "domain" / "python"]
+    assert health.layer_dirs == [PROJECT_ROOT / "layers" / "shared", PROJECT_ROOT / "layers" / "domain"]
+    assert [layer.requirements for layer in health.layers] == [PROJECT_ROOT / "layers" / name / "requirements.txt"
+                                                               for name in ("shared", "domain")]
     assert health.timeout == 3 and health.memory_mb == 256 and health.runtime == "python3.11"
     assert health.environment["STAGE"] == "dev"
     assert health.environment["CONFIG_PREFIX"] == "/recipes/dev"

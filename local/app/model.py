@@ -12,10 +12,11 @@ class LayerSpec(BaseModel):
     logical_id: str
     content_dir: Path
     build_method: str | None = None  # Metadata: BuildMethod
+    prebuilt: bool = False  # read from a `sam build` output: the folder holds python/ already
 
     @property
     def built_by_sam(self) -> bool:
-        return (self.build_method or "").startswith("python")
+        return (self.build_method or "").startswith("python") and not self.prebuilt
 
     @property
     def python_dir(self) -> Path:
@@ -65,6 +66,7 @@ class FunctionSpec(BaseModel):
     timeout: float
     memory_mb: int
     reserved_concurrency: int | None = None
+    prebuilt: bool = False  # see LayerSpec.prebuilt
     layers: list[LayerSpec] = []
     environment: dict[str, str] = {}
     api_events: list[ApiEvent] = []
@@ -77,9 +79,10 @@ class FunctionSpec(BaseModel):
         return [layer.python_dir for layer in self.layers]
 
     @property
-    def requirements(self) -> Path:
-        # sam build installs a Python function's requirements.txt beside its code (/var/task).
-        return self.code_dir / "requirements.txt"
+    def requirements(self) -> Path | None:
+        # sam build installs a Python function's requirements.txt beside its code (/var/task);
+        # in a build output they are there already.
+        return None if self.prebuilt else self.code_dir / "requirements.txt"
 
 
 class MethodSetting(BaseModel):

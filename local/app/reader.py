@@ -42,7 +42,7 @@ def build_model(template_path: Path, template: dict, resolver: Resolver,
     as in SAM, only variables the template declares for a function are overridden."""
     builder = _Builder(Path(template_path), template, resolver)
     layers = {lid: LayerSpec(logical_id=lid, content_dir=code_folder(template_path, template, lid),
-                             build_method=builder.build_method(lid))
+                             build_method=builder.build_method(lid), prebuilt=builder.prebuilt)
               for lid in builder.of_type(LAYER)}
     return AppModel(
         functions={lid: builder.function(lid, layers, service_environment or {}, env_overrides or {})
@@ -63,6 +63,10 @@ class _Builder:
         self.resources = template["Resources"]
         self.function_globals = (template.get("Globals") or {}).get("Function", {})
         self.api_globals = (template.get("Globals") or {}).get("Api", {})
+        # `sam build` writes its output template with SamResourceId in every built resource's
+        # Metadata; its folders then hold what Lambda mounts, dependencies installed.
+        built = [self.resources[lid] for lid in self.of_type(FUNCTION) + self.of_type(LAYER)]
+        self.prebuilt = bool(built) and all("SamResourceId" in (r.get("Metadata") or {}) for r in built)
 
     def of_type(self, kind: str) -> list[str]:
         return resources_of_type(self.template, kind)
@@ -95,7 +99,7 @@ class _Builder:
             code_dir=code_folder(self.path, self.template, lid), handler=handler,
             runtime=merged.get("Runtime", "python3.11"), timeout=float(merged.get("Timeout", 3)),
             memory_mb=int(merged.get("MemorySize", 128)),
-            reserved_concurrency=merged.get("ReservedConcurrentExecutions"),
+            reserved_concurrency=merged.get("ReservedConcurrentExecutions"), prebuilt=self.prebuilt,
             layers=[layers[ref["Ref"]] for ref in layer_refs if isinstance(ref, dict) and ref.get("Ref") in layers],
             environment=environment,
         )

@@ -25,7 +25,7 @@ from local.loop_thread import BackgroundLoop
 from local.runtime.instance import MAX_PAYLOAD_BYTES, WORKER_SCRIPT
 from local.runtime.logs import ConsoleLog
 from local.runtime.pool import FunctionPool, Invocation
-from local.runtime.surroundings import function_unit, import_path, layer_units
+from local.runtime.surroundings import build_units, import_path
 from local.settings import DEFAULT_BUILD_DIR
 
 # What a function inherits of the emulator's own environment: enough to run Python, no more.
@@ -111,7 +111,7 @@ class Runtime:
         that failures show at start: a Built or a BuildFailed for each requirements file."""
         units = {}
         for spec in self.model.functions.values():
-            for unit in [function_unit(spec), *layer_units(spec)]:
+            for unit in build_units(spec):
                 units.setdefault(unit.requirements, unit)
         with ThreadPoolExecutor(max_workers=2) as pool:
             sdk = pool.submit(_failure_or, self.sdk)

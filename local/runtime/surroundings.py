@@ -10,7 +10,7 @@ folder of its own: the code, the built requirements (local/build/), the layers, 
 from dataclasses import dataclass
 from pathlib import Path
 
-from local.app.model import FunctionSpec
+from local.app.model import FunctionSpec, LayerSpec
 from local.build.dependencies import BuildUnit, DependencyCache
 
 
@@ -20,24 +20,28 @@ class ImportPath:
     source_folders: list[Path]  # the project's own code: compiled from source at every start
 
 
-def function_unit(spec: FunctionSpec) -> BuildUnit:
-    return BuildUnit(f"function {spec.logical_id}", spec.requirements)
+def build_units(spec: FunctionSpec) -> list[BuildUnit]:
+    """Every requirements file the function's surroundings need built."""
+    units = [BuildUnit(f"function {spec.logical_id}", spec.requirements)] if spec.requirements else []
+    return units + [_layer_unit(layer) for layer in spec.layers if layer.requirements]
 
 
-def layer_units(spec: FunctionSpec) -> list[BuildUnit]:
-    return [BuildUnit(f"layer {layer.logical_id}", layer.requirements) for layer in spec.layers if layer.requirements]
+def _layer_unit(layer: LayerSpec) -> BuildUnit:
+    return BuildUnit(f"layer {layer.logical_id}", layer.requirements)
 
 
 def import_path(spec: FunctionSpec, cache: DependencyCache, sdk: Path) -> ImportPath:
     """Builds what is not built yet (BuildFailed names the function or layer and pip's line)."""
-    own = cache.ensure(function_unit(spec)).folder
+    own = cache.ensure(BuildUnit(f"function {spec.logical_id}", spec.requirements)).folder if spec.requirements else None
     layer_folders: list[Path] = []
     # Later layers first: on Lambda their files overwrite the earlier layers' in /opt/python.
     for layer in reversed(spec.layers):
         layer_folders.append(layer.python_dir)
         if layer.requirements:
-            built = cache.ensure(BuildUnit(f"layer {layer.logical_id}", layer.requirements)).folder
+            built = cache.ensure(_layer_unit(layer)).folder
             if built is not None:
                 layer_folders.append(built)
     folders = [spec.code_dir, *([own] if own else []), *layer_folders, sdk]
-    return ImportPath(folders=folders, source_folders=[spec.code_dir, *(layer.python_dir for layer in spec.layers)])
+    # A build output is not edited, and its folders hold whole packages: their .pyc files serve.
+    sources = [] if spec.prebuilt else [spec.code_dir, *(layer.python_dir for layer in spec.layers)]
+    return ImportPath(folders=folders, source_folders=sources)

@@ -153,6 +153,7 @@ class FreshSourceLoader(importlib.machinery.SourceFileLoader):
 
 def compile_from_source(folders: list[str]) -> None:
     fresh_finder = importlib.machinery.FileFinder.path_hook(
+        (importlib.machinery.ExtensionFileLoader, importlib.machinery.EXTENSION_SUFFIXES),
         (FreshSourceLoader, importlib.machinery.SOURCE_SUFFIXES))
     roots = tuple(os.path.join(folder, "") for folder in folders)
 

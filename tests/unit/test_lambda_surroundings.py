@@ -3,8 +3,10 @@ its layers, what they declare in requirements.txt (built into a cache, rebuilt w
 changes) and the runtime's boto3. What Lambda would refuse to import, the emulator refuses."""
 
 import io
+import shutil
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -109,3 +111,13 @@ def test_a_failed_build_names_the_function_and_pips_error_and_the_others_still_s
     wheel = _wheel(broken.code_dir, "tinydep", "1.0")
     (broken.code_dir / "requirements.txt").write_text(f"--no-index\n./{wheel}\n")
     assert runtime.invoke("Broken", {}).payload == "1.0"
+
+
+def test_a_package_vendored_into_the_code_folder_imports_with_its_compiled_parts(make_function, runtime_of):
+    """As `pip install -t .` beside app.py leaves it (what sam build does with a function's
+    requirements): the code folder is compiled from source, and its C extensions load too."""
+    import orjson
+    spec = make_function("Vendored", "import orjson\ndef handler(event, context):\n    return orjson.dumps([1]).decode()\n",
+                         layers=())
+    shutil.copytree(Path(orjson.__file__).parent, spec.code_dir / "orjson")
+    assert runtime_of(spec).invoke("Vendored", {}).payload == "[1]"

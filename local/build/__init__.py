@@ -1,0 +1,1 @@
+"""Dependencies built as `sam build` builds them, cached under .local/build/."""

@@ -29,7 +29,7 @@ def key_is_active(connection, key: str) -> bool:
 
 
 # The scopes a key can hold; the same list as the API's operation table
-# (layers/domain/python/recipebook/api.py), which a test keeps in step.
+# (layers/domain/recipebook/api.py), which a test keeps in step.
 SCOPES = ("recipes:read", "recipes:write", "products:read", "products:write", "valet:issue", "admin")
 
 

@@ -24,7 +24,7 @@ def test_cfn_lint_would_catch_a_broken_template(tmp_path):
     assert lint_file(broken)
 
 
-def test_sam_translator_transforms_it(monkeypatch):
+def _transformed(monkeypatch) -> dict:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     template = load_template(TEMPLATE)
     # As `sam package` does: local code folders become S3 locations before the transform.
@@ -38,10 +38,39 @@ def test_sam_translator_transforms_it(monkeypatch):
         def load(self):
             return {}
 
-    output = transform(template, {}, NoManagedPolicies())
+    return transform(template, {}, NoManagedPolicies())
+
+
+def test_sam_translator_transforms_it(monkeypatch):
+    output = _transformed(monkeypatch)
     kinds = {resource["Type"] for resource in output["Resources"].values()}
     assert {"AWS::Lambda::Function", "AWS::Lambda::LayerVersion", "AWS::ApiGateway::RestApi",
             "AWS::SNS::Topic", "AWS::SQS::Queue", "AWS::SSM::Parameter", "AWS::S3::Bucket"} <= kinds
+
+
+def test_each_function_role_grants_only_the_calls_its_code_makes(monkeypatch):
+    """The deployed roles: only the four actions the code calls, each on its own resource and
+    never on "*"; functions that call nothing get no statement at all."""
+    resources = _transformed(monkeypatch)["Resources"]
+    granted = {}
+    for name, resource in resources.items():
+        if resource["Type"] == "AWS::IAM::Role" and name.endswith("FunctionRole"):
+            for policy in resource["Properties"].get("Policies", []):
+                for statement in policy["PolicyDocument"]["Statement"]:
+                    actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                    assert statement["Resource"] != "*", (name, actions)
+                    granted.setdefault(name.removesuffix("Role"), set()).update(actions)
+    assert set().union(*granted.values()) == {"ssm:GetParametersByPath", "sns:Publish", "s3:GetObject", "s3:PutObject"}
+    assert granted["RecipeImageUploadFunction"] == {"ssm:GetParametersByPath", "s3:PutObject"}
+    assert granted["OutboxRelayFunction"] == {"sns:Publish"}
+    assert not {"HealthFunction", "OpenApiFunction", "AuditFunction", "CacheInvalidationFunction"} & set(granted)
+
+
+def test_the_functions_join_a_vpc_only_when_subnets_are_given():
+    template = load_template(TEMPLATE)
+    assert template["Conditions"]["InVpc"] == {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "VpcSubnetIds"}]}, ""]}]}
+    assert template["Globals"]["Function"]["VpcConfig"]["Fn::If"][0] == "InVpc"
+    assert template["Globals"]["Function"]["VpcConfig"]["Fn::If"][2] == {"Ref": "AWS::NoValue"}
 
 
 def test_template_declares_the_foundation():

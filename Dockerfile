@@ -11,6 +11,8 @@ RUN pip install --no-cache-dir -e .
 COPY template.yaml ./
 COPY layers ./layers
 COPY functions ./functions
+# Every requirements.txt built into the image (.local/build/), as `sam build` would: no pip at start.
+RUN python -m local build
 
 ENV LOCAL_BIND_HOST=0.0.0.0 \
     LOCAL_STATE_DIR=/data

@@ -6,7 +6,17 @@ import sys
 
 from infra import api_keys
 from infra.errors import InfraError
-from local.commands import cmd_dlq, cmd_events, cmd_generate_event, cmd_invoke, cmd_keys, cmd_list, cmd_seed, cmd_up
+from local.commands import (
+    cmd_build,
+    cmd_dlq,
+    cmd_events,
+    cmd_generate_event,
+    cmd_invoke,
+    cmd_keys,
+    cmd_list,
+    cmd_seed,
+    cmd_up,
+)
 from local.errors import LocalError
 
 
@@ -63,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     invoke.add_argument("--env-vars", metavar="FILE", help='SAM-style {"Function": {...}, "Parameters": {...}}')
     overrides(invoke)
 
+    build = commands.add_parser("build", help="install every function's and layer's requirements.txt into "
+                                              ".local/build/, as sam build does (local up does it too)")
+    overrides(build)
+
     generate = commands.add_parser("generate-event", help="print an event in AWS's shape")
     sources = generate.add_subparsers(dest="source", required=True, metavar="SOURCE")
     api = sources.add_parser("apigateway", help="REST API proxy event (payload 1.0)")
@@ -111,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = {"up": cmd_up, "invoke": cmd_invoke, "generate-event": cmd_generate_event, "list": cmd_list,
+COMMANDS = {"up": cmd_up, "build": cmd_build, "invoke": cmd_invoke, "generate-event": cmd_generate_event, "list": cmd_list,
             "seed": cmd_seed, "keys": cmd_keys, "events": cmd_events, "dlq": cmd_dlq}
 
 

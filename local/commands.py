@@ -25,7 +25,7 @@ from local.http.messages import HttpRequest
 from local.runtime.logs import ConsoleLog
 from local.runtime.runtime import Runtime, check_payload_size
 from local.settings import Settings, redact
-from local.stack import Stack
+from local.stack import Stack, say_builds
 
 
 def say(message: str) -> None:
@@ -166,6 +166,24 @@ def cmd_list(args: argparse.Namespace) -> int:
         for name, kind in spec.other_events.items():
             say(f"    {kind.lower():<9} {name} (runs on AWS only)")
     return 0
+
+
+# -- build -------------------------------------------------------------------------------------
+
+def cmd_build(args: argparse.Namespace) -> int:
+    """What `local up` builds at start, without starting anything: for an image or an offline
+    machine, and to see a failing requirements file's error at once."""
+    settings = Settings.from_environ()
+    _, model = load_app(settings, running_addresses(settings) or assumed_addresses(settings), args.parameter_overrides)
+    runtime = Runtime(model, "us-east-1", "000000000000", console=ConsoleLog(sys.stderr), build_dir=settings.build_dir)
+    failed = []
+    try:
+        results = runtime.build_all()
+        failed = [result for result in results if isinstance(result, LocalError)]
+        say(say_builds(results, say))
+    finally:
+        runtime.stop()
+    return 1 if failed else 0
 
 
 # -- seed --------------------------------------------------------------------------------------

@@ -36,8 +36,9 @@ class Built:
 
 
 class DependencyCache:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, announce=None):
         self.root = Path(root) / "deps"
+        self.announce = announce  # called with a line before each pip run: a build takes seconds
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._failed: dict[str, BuildFailed] = {}  # by key: not retried until the file changes
@@ -60,6 +61,8 @@ class DependencyCache:
                 raise self._failed[key]
             if folder.is_dir():
                 return Built(unit, folder, cached=True)
+            if self.announce is not None:
+                self.announce(unit, f"building {unit.requirements} with pip into {folder}")
             try:
                 # From the file's folder, as a relative path in it means that folder.
                 install_into(folder, ["-r", str(unit.requirements)], unit.name, unit.requirements.parent)

@@ -28,6 +28,10 @@ class Outcome:
 
 
 class FunctionInstance:
+    # -S: no site-packages, only the folders the config lists (surroundings.py). bench/runtime.py
+    # measures against the interpreter with its site-packages, as workers ran before.
+    interpreter_flags = ("-I", "-S")
+
     def __init__(self, environment: dict[str, str], generation: int):
         self.environment = environment
         self.generation = generation
@@ -45,8 +49,7 @@ class FunctionInstance:
         """Start the worker and wait for its init; returns the init error, if any. `config`:
         see worker.py and Runtime._instance_config."""
         self.process = await asyncio.create_subprocess_exec(
-            # -S: no site-packages, only the folders the config lists (surroundings.py).
-            sys.executable, "-I", "-S", str(WORKER_SCRIPT), json.dumps(config),
+            sys.executable, *self.interpreter_flags, str(WORKER_SCRIPT), json.dumps(config),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=self.environment, limit=FRAME_LIMIT,
             # Not in the terminal's process group: Ctrl-C is for `local up`, which stops the
             # instances itself. An instance whose parent dies sees stdin close and exits.

@@ -61,7 +61,7 @@ class Runtime:
                  concurrency: int | None = None, loop: BackgroundLoop | None = None, build_dir: Path | None = None):
         self.model = model
         self.build_dir = Path(build_dir or DEFAULT_BUILD_DIR)
-        self.dependencies = DependencyCache(self.build_dir)
+        self.dependencies = DependencyCache(self.build_dir, announce=self._announce_build)
         self._sdk: Path | None = None
         self._sdk_lock = threading.Lock()
         self.region, self.account_id = region, account_id
@@ -118,6 +118,9 @@ class Runtime:
             results = list(pool.map(lambda unit: _failure_or(self.dependencies.ensure, unit), units.values()))
         failed_sdk = sdk.result()
         return [failed_sdk, *results] if isinstance(failed_sdk, BuildFailed) else results
+
+    def _announce_build(self, unit, line: str) -> None:
+        self.console.write(unit.name.split()[-1], [line])
 
     def sdk(self) -> Path:
         """The Lambda runtime's boto3 folder (local/build/lambda_python.py), installed once."""

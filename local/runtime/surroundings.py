@@ -22,8 +22,12 @@ class ImportPath:
 
 def build_units(spec: FunctionSpec) -> list[BuildUnit]:
     """Every requirements file the function's surroundings need built."""
-    units = [BuildUnit(f"function {spec.logical_id}", spec.requirements)] if spec.requirements else []
+    units = [_function_unit(spec)] if spec.requirements else []
     return units + [_layer_unit(layer) for layer in spec.layers if layer.requirements]
+
+
+def _function_unit(spec: FunctionSpec) -> BuildUnit:
+    return BuildUnit(f"function {spec.logical_id}", spec.requirements)
 
 
 def _layer_unit(layer: LayerSpec) -> BuildUnit:
@@ -32,7 +36,7 @@ def _layer_unit(layer: LayerSpec) -> BuildUnit:
 
 def import_path(spec: FunctionSpec, cache: DependencyCache, sdk: Path) -> ImportPath:
     """Builds what is not built yet (BuildFailed names the function or layer and pip's line)."""
-    own = cache.ensure(BuildUnit(f"function {spec.logical_id}", spec.requirements)).folder if spec.requirements else None
+    own = cache.ensure(_function_unit(spec)).folder if spec.requirements else None
     layer_folders: list[Path] = []
     # Later layers first: on Lambda their files overwrite the earlier layers' in /opt/python.
     for layer in reversed(spec.layers):

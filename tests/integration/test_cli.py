@@ -173,3 +173,13 @@ def test_the_cli_knows_the_same_scopes_as_the_api():
     from infra.api_keys import SCOPES
 
     assert SCOPES == API_SCOPES
+
+
+def test_build_names_a_failing_requirements_file_and_exits_non_zero(app_template, tmp_path):
+    (tmp_path / "fn" / "requirements.txt").write_text("--no-index\nno-such-package-anywhere==1.0\n")
+    result = run("build", env=app_template)  # the shared cache: a failed build leaves nothing in it
+    assert result.returncode == 1, result.stderr
+    output = result.stdout.decode()
+    assert ("!!  build of function Echo failed: ERROR: No matching distribution found for "
+            "no-such-package-anywhere==1.0") in output, output
+    assert "1 failed" in output.splitlines()[-1]

@@ -3,6 +3,7 @@ a temporary folder, through the same code `python -m local up` uses, and stopped
 
 import io
 import os
+import sys
 import textwrap
 import time
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 import redis
-from support import PROJECT_ROOT
+from support import PROJECT_ROOT, sam_build
 from support.api import project_gateway
 from support.local_up import LocalUp
 
@@ -96,6 +97,12 @@ def migrated_database(fresh_database):
 # -- `python -m local up` as a user runs it (support/local_up.py) -----------------------------
 
 @pytest.hookimpl(tryfirst=True)
+def pytest_collection_finish(session):
+    # The deploy-path tests wait on a minute of installing and building: begin it now.
+    if any(item.path.name == "test_sam_build.py" for item in session.items) and sys.version_info[:2] == (3, 11):
+        sam_build.start_in_background()
+
+
 def pytest_runtest_setup(item):
     LocalUp.started.clear()
 

@@ -12,7 +12,7 @@ from cloudpatterns.ratelimit import RateLimiter
 from support import PROJECT_ROOT
 from support.api import new_key
 
-LAYER = str(PROJECT_ROOT / "layers" / "shared" / "python")
+LAYER = str(PROJECT_ROOT / "layers" / "shared")
 
 
 def set_limit(api, kind: str, value: int) -> None:

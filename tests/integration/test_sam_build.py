@@ -3,7 +3,8 @@ its own boto3) turns the template into what Lambda runs; every built function mu
 in Lambda's surroundings, the emulator must serve the build output unchanged, and
 `sam validate --lint` must pass.
 
-The tool venv is kept in .local/tools/ between runs; a clean clone installs it (about 45 s).
+The tool venv is kept in .local/tools/ between runs; a clean clone installs it (about 45 s),
+while other tests run (tests/support/sam_build.py).
 """
 
 import json
@@ -15,61 +16,34 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from support import PROJECT_ROOT
+from support import PROJECT_ROOT, sam_build
 
 from local.build.lambda_python import runtime_sdk
 from local.settings import DEFAULT_BUILD_DIR
 
-SAM_CLI = "aws-sam-cli==1.170.0"
-TOOL_VENV = PROJECT_ROOT / ".local" / "tools" / SAM_CLI.replace("==", "-")
 pytestmark = [
-    pytest.mark.timeout(600),
+    pytest.mark.timeout(900),
     pytest.mark.skipif(sys.version_info[:2] != (3, 11), reason="sam build for python3.11 needs a Python 3.11 "
                                                                "to build with; this one is " + sys.version.split()[0]),
 ]
 
 
-def _sam_environment() -> dict[str, str]:
-    # The emulator's venv first on PATH: sam build looks for python3.11, python, python3 and
-    # builds with the first that is 3.11, so the wheels match the interpreter the workers run.
-    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    return {**os.environ, "PATH": path, "SAM_CLI_TELEMETRY": "0", "SAM_CLI_CONTEXT_SETTINGS": ""}
-
-
-def _sam(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(TOOL_VENV / "bin" / "python"), "-m", "samcli", *args], cwd=cwd, env=_sam_environment(),
-                          capture_output=True, text=True, timeout=500)
-
-
 @pytest.fixture(scope="module")
-def sam_tool() -> Path:
-    if not (TOOL_VENV / "bin" / "python").exists():
-        staging = TOOL_VENV.with_name(TOOL_VENV.name + ".partial")
-        shutil.rmtree(staging, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "venv", str(staging)], check=True)
-        subprocess.run([str(staging / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                        "--disable-pip-version-check", SAM_CLI], check=True, timeout=500)
-        staging.rename(TOOL_VENV)  # scripts keep the staging path in their #! line: call them by python
-    return TOOL_VENV
+def built():
+    root, result = sam_build.prepared()  # begun when the suite was collected (tests/conftest.py)
+    try:
+        assert result.returncode == 0, result.stdout + result.stderr
+        yield root / ".aws-sam" / "build"
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def project_copy(tmp_path_factory) -> Path:
-    """The parts of the project sam reads, in a folder of their own (sam writes .aws-sam/ there)."""
-    root = tmp_path_factory.mktemp("sam-project")
-    shutil.copy(PROJECT_ROOT / "template.yaml", root)
-    for folder in ("functions", "layers"):
-        shutil.copytree(PROJECT_ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    return root
-
-
-@pytest.fixture(scope="module")
-def built(sam_tool, project_copy) -> Path:
-    result = _sam("build", cwd=project_copy)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "requirements.txt file not found" not in result.stdout.replace(
-        "Building layer 'DomainLayer'", "")  # every function that needs packages declares them
-    return project_copy / ".aws-sam" / "build"
+def test_sam_build_finds_every_requirements_file(built):
+    output = (built.parent / "build.toml").read_text()
+    assert output.count("[layer_build_definitions.") == 2
+    for layer in ("SharedLayer", "DomainLayer"):
+        assert (built / layer / "python" / "requirements.txt").exists()
+    assert (built / "SharedLayer" / "python" / "psycopg2").is_dir()  # installed under python/, as Lambda mounts it
 
 
 def _built_functions(build: Path) -> dict[str, Path]:
@@ -105,14 +79,14 @@ def test_the_emulator_serves_the_build_output_unchanged(built, tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "local", "invoke", "HealthFunction", "--event", str(tmp_path / "event.json")],
         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
-        env={**os.environ, "LOCAL_TEMPLATE": str(built / "template.yaml"), "LOCAL_STATE_DIR": str(tmp_path / "state"),
-             "LOCAL_BUILD_DIR": str(tmp_path / "empty-build-cache")})
+        env={**os.environ, "LOCAL_TEMPLATE": str(built / "template.yaml"), "LOCAL_STATE_DIR": str(tmp_path / "state")})
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert answer["statusCode"] == 200 and json.loads(answer["body"])["status"] == "ok"
-    assert not (tmp_path / "empty-build-cache" / "deps").exists()  # the build output's packages were used
+    assert "building" not in result.stderr  # the build output's own packages serve (DependencyCache.announce)
 
 
-def test_sam_validate_lint_passes(sam_tool):
-    result = _sam("validate", "--lint", cwd=PROJECT_ROOT)
+def test_sam_validate_lint_passes():
+    sam_build.install_tool()
+    result = sam_build.sam("validate", "--lint", cwd=PROJECT_ROOT)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -14,8 +14,6 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import orjson
-
 from local.app.model import AppModel, FunctionSpec
 from local.build.dependencies import DependencyCache
 from local.build.lambda_python import runtime_sdk
@@ -30,8 +28,6 @@ from local.settings import DEFAULT_BUILD_DIR
 
 # What a function inherits of the emulator's own environment: enough to run Python, no more.
 INHERITED_VARIABLES = ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR")
-# Where the worker finds the emulator's fast JSON (it hides it from the function).
-ORJSON_FOLDER = str(Path(orjson.__file__).resolve().parent.parent)
 
 
 class UnknownFunction(LocalError):
@@ -141,7 +137,6 @@ class Runtime:
             "code_dir": str(spec.code_dir),
             "path": [str(folder) for folder in path.folders],
             "source_dirs": [str(folder) for folder in path.source_folders],
-            "orjson_dir": ORJSON_FOLDER,
         }
 
     def _environment(self, spec: FunctionSpec, log_stream: str) -> dict[str, str]:

@@ -16,53 +16,29 @@ import importlib
 import importlib.machinery
 import io
 import json
-import logging
 import os
 import resource
 import sys
 import time
-import traceback
-from decimal import Decimal
 
-
-def _load_hidden(name: str, folder: str | None):
-    """Import the emulator's own `name` from `folder` for the worker's use, then take it out of
-    sys.modules so that the function's `import name` fails as on Lambda (unless it declares it)."""
-    if not folder:
-        return None
-    sys.path.insert(0, folder)
-    try:
-        module = importlib.import_module(name)
-    except ImportError:
-        return None
-    finally:
-        sys.path.remove(folder)
-        for loaded in [key for key in sys.modules if key == name or key.startswith(name + ".")]:
-            del sys.modules[loaded]
-    return module
-
-
-orjson = None  # the emulator's fast JSON, set by main() when the emulator has it
+# What this script imports is part of every cold start (a bare interpreter starts in ~14 ms
+# here, `import logging` adds ~25 ms, orjson ~30 ms): the standard library's json only, and
+# logging, traceback and decimal when something needs them. bench/runtime.py measures it.
 
 
 def _decimal(value):
-    # Lambda's Python runtime writes Decimal as a JSON number; so do we.
+    # Lambda's Python runtime writes Decimal as a JSON number; so do we. Only objects JSON
+    # does not know come here, so decimal is imported only when one of them is seen.
+    from decimal import Decimal
     if isinstance(value, Decimal):
         return float(value) if value % 1 else int(value)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def to_json(value) -> bytes:
-    if orjson is not None:
-        try:
-            return orjson.dumps(value, default=_decimal, option=orjson.OPT_NON_STR_KEYS)
-        except TypeError:
-            pass  # big integers and the like: the standard library knows them
-    return json.dumps(value, default=_decimal, separators=(",", ":")).encode()
-
-
-def from_json(line):
-    return orjson.loads(line) if orjson is not None else json.loads(line)
+    # NaN and Infinity are not JSON: refused (Runtime.MarshalError) rather than sent as a frame
+    # the emulator cannot read.
+    return json.dumps(value, default=_decimal, separators=(",", ":"), allow_nan=False).encode()
 
 
 class Channel:
@@ -111,18 +87,18 @@ class LambdaContext:
         return max(0, self._deadline_ms - int(time.time() * 1000))
 
 
-class RequestIdFilter(logging.Filter):
-    """Adds the current request id to log records, as the Lambda runtime's handler does."""
+class RequestIdFilter:
+    """Adds the current request id to log records, as the Lambda runtime's handler does (any
+    object with a filter method serves as a logging filter: no logging import needed here)."""
 
     request_id = ""
 
-    def filter(self, record: logging.LogRecord) -> bool:
+    def filter(self, record) -> bool:
         record.aws_request_id = self.request_id
         return True
 
 
-def install_lambda_logging(stream) -> RequestIdFilter:
-    request_ids = RequestIdFilter()
+def install_lambda_logging(logging, stream, request_ids: RequestIdFilter) -> None:
     handler = logging.StreamHandler(stream)
     formatter = logging.Formatter("[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
                                   "%Y-%m-%dT%H:%M:%S")
@@ -131,10 +107,35 @@ def install_lambda_logging(stream) -> RequestIdFilter:
     handler.terminator = ""
     handler.addFilter(request_ids)
     logging.getLogger().addHandler(handler)
-    return request_ids
+
+
+class LoggingOnImport:
+    """A meta path finder that lets the first `import logging` (by the function, its layers or
+    a library) run as usual and then installs Lambda's handler on the root logger, so that the
+    handler is there before any code can log, and a function that never logs never pays for it."""
+
+    def __init__(self, stream, request_ids: RequestIdFilter):
+        self.stream, self.request_ids = stream, request_ids
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "logging":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None:
+            return spec
+        execute = spec.loader.exec_module
+
+        def exec_module(module):
+            execute(module)
+            install_lambda_logging(module, self.stream, self.request_ids)
+
+        spec.loader.exec_module = exec_module
+        return spec
 
 
 def error_payload(error: BaseException, error_type: str | None = None, message: str | None = None) -> dict:
+    import traceback  # on errors only: not part of every cold start
     return {
         "errorMessage": message if message is not None else str(error),
         "errorType": error_type or type(error).__name__,
@@ -191,13 +192,12 @@ def max_memory_mb() -> int:
 
 
 def main() -> None:
-    global orjson
     config = json.loads(sys.argv[1])
-    orjson = _load_hidden("orjson", config.get("orjson_dir"))
     channel = Channel(os.fdopen(os.dup(1), "wb"))
     os.dup2(2, 1)  # writes below Python (C extensions) go to the emulator's stderr, not the protocol
     sys.stdout = sys.stderr = LogStream(channel)
-    request_ids = install_lambda_logging(sys.stderr)
+    request_ids = RequestIdFilter()
+    sys.meta_path.insert(0, LoggingOnImport(sys.stderr, request_ids))
     sys.path[:0] = config["path"]
     compile_from_source(config["source_dirs"])
     os.chdir(config["code_dir"])
@@ -211,7 +211,7 @@ def main() -> None:
     channel.send({"t": "ready"})
 
     for line in sys.__stdin__.buffer:
-        request = from_json(line)
+        request = json.loads(line)
         request_ids.request_id = request["id"]
         context = LambdaContext(config, request["id"], request["deadline_ms"])
         try:

@@ -200,3 +200,16 @@ def test_stop_ends_every_instance(make_function, runtime_of):
     pid = runtime.invoke("P", {}).payload
     runtime.stop()
     assert eventually(lambda: not psutil.pid_exists(pid), within=5), f"instance {pid} still running after stop()"
+
+
+def test_a_result_that_is_not_json_is_a_marshal_error_and_the_instance_keeps_serving(make_function, runtime_of):
+    spec = make_function("Odd", """
+        from decimal import Decimal
+        def handler(event, context):
+            return {"nan": float("nan")} if event.get("nan") else {"object": object()} if event.get("obj") else Decimal("1.5")
+    """)
+    runtime = runtime_of(spec)
+    for event in ({"nan": True}, {"obj": True}):
+        error = runtime.invoke("Odd", event).error
+        assert error["errorType"] == "Runtime.MarshalError", error
+    assert runtime.invoke("Odd", {}).payload == 1.5

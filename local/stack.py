@@ -200,6 +200,8 @@ def say_builds(results: list, say) -> str:
         say(f"  !!  {failure}; its functions answer errors until it builds")
     built = [result for result in results if isinstance(result, Built) and result.folder]
     fresh = [result.unit.name for result in built if not result.cached]
+    if not built and not failed:
+        return "dependencies (nothing to build)"
     parts = [f"{len(built) - len(fresh)} cached", *([f"built {', '.join(fresh)}"] if fresh else []),
              *([f"{len(failed)} failed"] if failed else [])]
     return f"dependencies ({'; '.join(parts)})"

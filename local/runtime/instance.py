@@ -36,6 +36,7 @@ class FunctionInstance:
         self.environment = environment
         self.generation = generation
         self.process: asyncio.subprocess.Process | None = None
+        self.init_output = ""  # what the handler's module wrote while it was imported
 
     @property
     def started(self) -> bool:
@@ -55,12 +56,18 @@ class FunctionInstance:
             # instances itself. An instance whose parent dies sees stdin close and exits.
             start_new_session=True,
         )
+        deadline, output = time.monotonic() + INIT_TIMEOUT_S, []
         try:
-            frame = await self._frame(time.monotonic() + INIT_TIMEOUT_S)
+            frame = await self._frame(deadline)
+            while frame is not None and frame["t"] == "log":  # a print() at module level, say
+                output.append(frame["s"])
+                frame = await self._frame(deadline)
         except TimeoutError:
             await self.kill()
             return {"errorMessage": f"Init phase timed out after {INIT_TIMEOUT_S:.2f} seconds",
                     "errorType": "Runtime.InitTimeout", "stackTrace": []}
+        finally:
+            self.init_output = "".join(output)
         if frame is None:
             return _exit_error(await self._wait())
         if frame["t"] == "init_error":

@@ -67,10 +67,13 @@ class FunctionPool:
                 init_error = await instance.start(config)
                 result.init_ms = (time.perf_counter() - began) * 1000
                 if init_error is not None:
-                    return self._finish(result, Outcome(error=init_error), 0.0)
+                    return self._finish(result, Outcome(error=init_error), 0.0, instance.init_output)
+                init_output = instance.init_output
+            else:
+                init_output = ""
             began = time.perf_counter()
             outcome = await instance.invoke(request_id, event, self.spec.timeout)
-            return self._finish(result, outcome, (time.perf_counter() - began) * 1000)
+            return self._finish(result, outcome, (time.perf_counter() - began) * 1000, init_output)
         except asyncio.CancelledError:
             await instance.kill()  # stopped mid-call: its state is unknown, so it does not go back
             raise
@@ -85,7 +88,7 @@ class FunctionPool:
         for instance in idle:
             await instance.kill()
 
-    def _finish(self, result: Invocation, outcome: Outcome, duration_ms: float) -> Invocation:
+    def _finish(self, result: Invocation, outcome: Outcome, duration_ms: float, init_output: str = "") -> Invocation:
         request_id = result.request_id
         result.payload, result.error, result.duration_ms = outcome.payload, outcome.error, duration_ms
         closing = []
@@ -97,8 +100,12 @@ class FunctionPool:
                     logs.report_line(request_id, duration_ms, self.spec.memory_mb, outcome.max_memory_mb,
                                             result.init_ms)]
         start = logs.start_line(request_id)
-        result.log = [start, *outcome.output.splitlines(), *closing]
-        self.console.write(self.spec.logical_id, [start, *logs.tag_output(request_id, outcome.output), *closing])
+        # What the module wrote while it was imported comes first, before START, as on Lambda
+        # (where it belongs to the init phase, not to a request).
+        init_lines = init_output.splitlines()
+        result.log = [*init_lines, start, *outcome.output.splitlines(), *closing]
+        self.console.write(self.spec.logical_id,
+                           [*init_lines, start, *logs.tag_output(request_id, outcome.output), *closing])
         if self.record is not None:
             self.record(result)
         return result

@@ -213,3 +213,22 @@ def test_a_result_that_is_not_json_is_a_marshal_error_and_the_instance_keeps_ser
         error = runtime.invoke("Odd", event).error
         assert error["errorType"] == "Runtime.MarshalError", error
     assert runtime.invoke("Odd", {}).payload == 1.5
+
+
+def test_output_while_the_module_is_imported_is_init_log_not_the_first_result(make_function, runtime_of):
+    """A print() at module level used to be taken for the worker's ready message, and every
+    invocation then failed; it is the init phase's log, before START, as on Lambda."""
+    spec = make_function("Chatty", """
+        print("loading the model")
+        import logging
+        logging.getLogger().warning("configured at import")
+        def handler(event, context):
+            print("handling", event["n"])
+            return event["n"]
+    """)
+    runtime = runtime_of(spec)
+    first, second = runtime.invoke("Chatty", {"n": 1}), runtime.invoke("Chatty", {"n": 2})
+    assert (first.payload, second.payload) == (1, 2)
+    assert first.log[0] == "loading the model" and "configured at import" in first.log[1]
+    assert first.log[2].startswith("START RequestId:") and first.log[3].endswith("handling 1")
+    assert not any("loading the model" in line for line in second.log)  # a warm call has no init phase

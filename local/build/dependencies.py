@@ -62,7 +62,7 @@ class DependencyCache:
             if folder.is_dir():
                 return Built(unit, folder, cached=True)
             if self.announce is not None:
-                self.announce(unit, f"building {unit.requirements} with pip into {folder}")
+                self.announce(f"building {unit.name} ({unit.requirements}) with pip into {folder}")
             try:
                 # From the file's folder, as a relative path in it means that folder.
                 install_into(folder, ["-r", str(unit.requirements)], unit.name, unit.requirements.parent)

@@ -115,14 +115,14 @@ class Runtime:
         failed_sdk = sdk.result()
         return [failed_sdk, *results] if isinstance(failed_sdk, BuildFailed) else results
 
-    def _announce_build(self, unit, line: str) -> None:
-        self.console.write(unit.name.split()[-1], [line])
+    def _announce_build(self, line: str) -> None:
+        self.console.write("build", [line])
 
     def sdk(self) -> Path:
         """The Lambda runtime's boto3 folder (local/build/lambda_python.py), installed once."""
         with self._sdk_lock:
             if self._sdk is None:
-                self._sdk = runtime_sdk(self.build_dir)
+                self._sdk = runtime_sdk(self.build_dir, announce=self._announce_build)
             return self._sdk
 
     async def _instance_config(self, spec: FunctionSpec, log_stream: str) -> dict:

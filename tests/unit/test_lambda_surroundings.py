@@ -80,12 +80,13 @@ USES_TINYDEP = "import tinydep\ndef handler(event, context):\n    return tinydep
 def test_declared_requirements_are_built_once_and_rebuilt_when_the_file_changes(make_function, runtime_of, tmp_path):
     spec = make_function("Needs", USES_TINYDEP, layers=())
     runtime = runtime_of(spec)
-    runtime.dependencies = DependencyCache(tmp_path / "build")
+    runtime.dependencies = DependencyCache(tmp_path / "build", announce=runtime.dependencies.announce)
     assert runtime.invoke("Needs", {}).error["errorMessage"] == "Unable to import module 'app': No module named 'tinydep'"
 
     wheel = _wheel(spec.code_dir, "tinydep", "1.0")
     (spec.code_dir / "requirements.txt").write_text(f"--no-index\n./{wheel}\n")
     assert runtime.invoke("Needs", {}).payload == "1.0"  # built while running, on the next call
+    assert "[build] building function Needs (" in runtime.console.stream.getvalue()  # said before pip runs
     [built] = [result for result in runtime.build_all() if result.folder]
     assert built.cached and built.unit.name == "function Needs"
 
@@ -121,3 +122,13 @@ def test_a_package_vendored_into_the_code_folder_imports_with_its_compiled_parts
                          layers=())
     shutil.copytree(Path(orjson.__file__).parent, spec.code_dir / "orjson")
     assert runtime_of(spec).invoke("Vendored", {}).payload == "[1]"
+
+
+def test_the_runtimes_sdk_is_announced_before_its_install_and_installed_once(tmp_path, monkeypatch):
+    from local.build import lambda_python
+    events = []
+    monkeypatch.setattr(lambda_python, "install_into",
+                        lambda folder, *args: (events.append(("install", folder)), folder.mkdir(parents=True)))
+    folder = lambda_python.runtime_sdk(tmp_path, announce=lambda line: events.append(("say", line)))
+    assert [kind for kind, _ in events] == ["say", "install"] and "boto3==" in events[0][1]
+    assert lambda_python.runtime_sdk(tmp_path, announce=events.append) == folder and len(events) == 2

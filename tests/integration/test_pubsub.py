@@ -72,6 +72,20 @@ def test_the_cache_consumer_drops_entries_whoever_changed_the_row(api, sources):
     assert fresh.headers["x-cache"] == "MISS" and fresh.json()["unit"] == "oz"
 
 
+def test_a_created_event_keeps_the_entry_a_reader_loaded_before_it_arrived(api, sources):
+    # The race the README tour met: a GET right after the POST caches the new row, then the
+    # row's own `created` event reaches the consumer; it must not drop what is current.
+    product = make_product(api)
+    url = f"/products/{product['id']}"
+    api.get(url)
+    api.get("/products")
+    api.runtime.invoke("CacheInvalidationFunction", {"Records": [{
+        "messageId": "m2", "body": json.dumps({"id": str(uuid.uuid4()), "type": "product.created",
+                                               "subject": str(product["id"]), "data": {}})}]})
+    assert api.get(url).headers["x-cache"] == "HIT"
+    assert api.get("/products").headers["x-cache"] == "MISS"  # the list did change
+
+
 def test_a_crash_between_commit_and_publish_is_recovered_by_the_relay(api, sources):
     event = {"id": str(uuid.uuid4()), "type": "recipe.deleted", "subject": "424242",
              "occurred_at": "2026-01-01T00:00:00+00:00", "version": 1, "correlation_id": None, "data": {"id": 424242}}

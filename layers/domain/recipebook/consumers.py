@@ -13,12 +13,16 @@ def invalidate(event: dict) -> None:
     """Drop what an event changed, whoever wrote it (another service, a migration, a replay):
     dropping twice is harmless, so no de-duplication is needed."""
     kind, subject, data = event["type"], event["subject"], event.get("data") or {}
+    # A created row had no entry before its commit (a miss is not cached), so whatever is
+    # cached under its key was loaded after it and is current: dropping it would only turn
+    # the reader's next hit, racing this event, into a miss. Its lists still change.
+    created = kind.endswith(".created")
     if kind.startswith("product."):
         recipes = data.get("recipe_ids") or []
-        cache.invalidate([caching.product_key(subject), *(caching.recipe_key(r) for r in recipes)],
-                         [caching.PRODUCTS_LIST, *([caching.RECIPES_LIST] if recipes else [])], strict=True)
+        keys = [*([] if created else [caching.product_key(subject)]), *(caching.recipe_key(r) for r in recipes)]
+        cache.invalidate(keys, [caching.PRODUCTS_LIST, *([caching.RECIPES_LIST] if recipes else [])], strict=True)
     elif kind.startswith("recipe."):
-        cache.invalidate([caching.recipe_key(subject)], [caching.RECIPES_LIST], strict=True)
+        cache.invalidate([] if created else [caching.recipe_key(subject)], [caching.RECIPES_LIST], strict=True)
 
 
 def audit(event: dict) -> None:

@@ -6,6 +6,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY local ./local
 COPY infra ./infra
+COPY ops ./ops
 # Editable, as `make up` installs it: the emulator finds template.yaml beside its package.
 RUN pip install --no-cache-dir -e .
 COPY template.yaml ./

@@ -25,10 +25,10 @@ from embedded import embedded
 from stats import percentile
 
 from infra.aws import emulator_client
-from infra.migrate import migrate
 from local.services.aws.launcher import EmbeddedAws
 from local.services.postgres import EmbeddedPostgres
 from local.services.redis import EmbeddedRedis
+from ops.migrate import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND = ".venv/bin/python bench/api.py"

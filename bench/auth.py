@@ -20,9 +20,7 @@ from pathlib import Path
 import psycopg2
 from stats import percentile
 
-from infra.api_keys import create_api_key
 from infra.intrinsics import Deployment, Resolver
-from infra.migrate import migrate
 from infra.template import load_template
 from local.app.reader import build_model
 from local.gateway.authorizers import Authorizers, method_arn
@@ -32,6 +30,8 @@ from local.runtime.runtime import Runtime
 from local.services.postgres import EmbeddedPostgres
 from local.services.procs import free_port
 from local.services.redis import EmbeddedRedis
+from ops.api_keys import create_api_key
+from ops.migrate import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND = ".venv/bin/python bench/auth.py"

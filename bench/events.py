@@ -33,7 +33,6 @@ from stats import percentile
 
 from infra.aws import AwsClients, emulator_client
 from infra.intrinsics import Resolver
-from infra.migrate import migrate
 from infra.provision import deployment_for, provision
 from infra.template import load_template
 from local.app.reader import build_model
@@ -44,6 +43,7 @@ from local.services.aws.launcher import EmbeddedAws
 from local.services.postgres import EmbeddedPostgres
 from local.services.procs import ManagedProcess, ProcessSpec, free_port
 from local.services.redis import EmbeddedRedis
+from ops.migrate import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND = ".venv/bin/python bench/events.py"

@@ -15,10 +15,10 @@ import time
 from api import event, fill, load_handler, percentile, use_services  # bench/api.py: same handlers, data
 from embedded import embedded
 
-from infra.migrate import migrate
 from local.services.aws.launcher import EmbeddedAws
 from local.services.postgres import EmbeddedPostgres
 from local.services.redis import EmbeddedRedis
+from ops.migrate import migrate
 
 COMMAND = ".venv/bin/python bench/patterns.py"
 

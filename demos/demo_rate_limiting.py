@@ -12,7 +12,7 @@ PARAMETER = "/recipes/local/rate-limit/writes-per-minute"
 
 
 def new_key(scopes: list[str]) -> str:
-    result = subprocess.run([sys.executable, "-m", "local", "keys", "create", "--scopes", *scopes, "--name", "demo"],
+    result = subprocess.run([sys.executable, "-m", "ops", "keys", "create", "--scopes", *scopes, "--name", "demo"],
                             cwd=ROOT, capture_output=True, text=True, check=True)
     return result.stdout.strip()
 

@@ -15,9 +15,5 @@ class TemplateError(InfraError):
         super().__init__(f"{where}: {problem}")
 
 
-class MigrationError(InfraError):
-    pass
-
-
 class ProvisioningError(InfraError):
     pass

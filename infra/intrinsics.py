@@ -23,7 +23,7 @@ class Deployment:
 
     region: str = "us-east-1"
     account_id: str = DEFAULT_ACCOUNT_ID
-    stack_name: str = "recipes-local"
+    stack_name: str = "local"  # SAM CLI's AWS::StackName for local runs
     # The AWS endpoint in use (moto or LocalStack); None means real AWS.
     endpoint_url: str | None = None
     parameter_overrides: dict[str, str] = field(default_factory=dict)

@@ -19,8 +19,6 @@ from .errors import ProvisioningError
 from .intrinsics import Deployment, Resolver
 from .template import resources_of_type
 
-SECURE_PARAMETERS_METADATA = "Recipes::SecureParameters"
-
 # CloudFormation property -> SQS attribute (attributes are strings on the wire).
 _QUEUE_ATTRIBUTES = {
     "VisibilityTimeout": "VisibilityTimeout",
@@ -54,8 +52,11 @@ def deployment_for(clients: AwsClients, stack_name: str, overrides: dict[str, st
                       endpoint_url=clients.endpoint_url, parameter_overrides=dict(overrides or {}))
 
 
-def provision(template: dict, resolver: Resolver, clients: AwsClients, secrets_file: Path) -> Report:
-    """Bring the endpoint in line with the template; returns what was done to each resource."""
+def provision(template: dict, resolver: Resolver, clients: AwsClients, secrets_file: Path,
+              secure_parameters: list[dict] = ()) -> Report:
+    """Bring the endpoint in line with the template; returns what was done to each resource.
+    `secure_parameters` are SecureStrings to generate once ({"Name", "GenerateBytes",
+    "Description"}; CloudFormation cannot create them, so an app declares them apart)."""
     report = Report()
     resources = template["Resources"]
     by_type = lambda kind: resources_of_type(template, kind)  # noqa: E731
@@ -73,9 +74,8 @@ def provision(template: dict, resolver: Resolver, clients: AwsClients, secrets_f
             _subscription(clients, name, properties(name), report)
         for name in by_type("AWS::SSM::Parameter"):
             _parameter(clients, properties(name), report)
-        prefix = f"/recipes/{resolver.parameters.get('Stage', 'local')}/"
-        for spec in (template.get("Metadata", {}) or {}).get(SECURE_PARAMETERS_METADATA, []):
-            _secure_parameter(clients, prefix + spec["Name"], spec, secrets_file, report)
+        for spec in secure_parameters:
+            _secure_parameter(clients, str(resolver.resolve(spec["Name"])), spec, secrets_file, report)
         for name in by_type("AWS::S3::Bucket"):
             _bucket(clients, resolver.physical_name(name), properties(name), report)
     except EndpointConnectionError as error:

@@ -4,7 +4,6 @@ template declares. Errors a user can fix print one line (`error: ...`) and exit 
 import argparse
 import sys
 
-from infra import api_keys
 from infra.errors import InfraError
 from local.commands import (
     cmd_build,
@@ -12,19 +11,10 @@ from local.commands import (
     cmd_events,
     cmd_generate_event,
     cmd_invoke,
-    cmd_keys,
     cmd_list,
-    cmd_seed,
     cmd_up,
 )
 from local.errors import LocalError
-
-
-def scope(text: str) -> str:
-    if text not in api_keys.SCOPES:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a scope; the scopes are {', '.join(api_keys.SCOPES)}")
-    return text
-
 
 # -- parsing ---------------------------------------------------------------------------------
 
@@ -81,31 +71,22 @@ def build_parser() -> argparse.ArgumentParser:
     sources = generate.add_subparsers(dest="source", required=True, metavar="SOURCE")
     api = sources.add_parser("apigateway", help="REST API proxy event (payload 1.0)")
     api.add_argument("--method", default="GET")
-    api.add_argument("--path", default="/health", help="path and query, e.g. /recipes/42?x=1")
+    api.add_argument("--path", default="/", help="path and query, e.g. /items/42?x=1")
     api.add_argument("--body")
     api.add_argument("--header", action="append", default=[], type=pair(":"), metavar="NAME:VALUE")
     sqs = sources.add_parser("sqs", help="SQS batch of records")
-    sqs.add_argument("--queue", default="recipes-local-audit")
+    sqs.add_argument("--queue", default="MyQueue")
     sqs.add_argument("--body", default='{"hello": "world"}')
     sqs.add_argument("--count", type=int, default=1)
     sns = sources.add_parser("sns", help="SNS notification")
-    sns.add_argument("--topic", default="recipes-local-events")
+    sns.add_argument("--topic", default="MyTopic")
     sns.add_argument("--message", default='{"hello": "world"}')
     sns.add_argument("--subject")
     sns.add_argument("--attribute", action="append", default=[], type=pair("="), metavar="NAME=VALUE")
     schedule = sources.add_parser("schedule", help="EventBridge scheduled event")
-    schedule.add_argument("--rule", default="recipes-local-schedule")
+    schedule.add_argument("--rule", default="MyScheduledRule")
 
     commands.add_parser("list", help="the functions, their routes and event sources")
-
-    keys = commands.add_parser("keys", help="create, list and revoke API keys")
-    key_actions = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
-    create = key_actions.add_parser("create", help="make a key and print it (once)")
-    create.add_argument("--scopes", nargs="+", type=scope, required=True, metavar="SCOPE")
-    create.add_argument("--name", default="cli")
-    key_actions.add_parser("list", help="every key: id, prefix, name, scopes, state")
-    revoke = key_actions.add_parser("revoke", help="revoke a key at once")
-    revoke.add_argument("key_id", help="the key's id or its prefix as `keys list` shows it")
 
     events_cmd = commands.add_parser("events", help="watch events flow to their consumers")
     event_actions = events_cmd.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -119,14 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
     dlq_actions.add_parser("list", help="every dead-letter queue, its count and first messages")
     redrive_cmd = dlq_actions.add_parser("redrive", help="move a DLQ's messages back to their queue")
     redrive_cmd.add_argument("queue", help="the dead-letter queue's name")
-
-    seeding = commands.add_parser("seed", help="load a realistic data set (80 products, 200 recipes by default)")
-    seeding.add_argument("--recipes", type=int, default=200)
     return parser
 
 
 COMMANDS = {"up": cmd_up, "build": cmd_build, "invoke": cmd_invoke, "generate-event": cmd_generate_event, "list": cmd_list,
-            "seed": cmd_seed, "keys": cmd_keys, "events": cmd_events, "dlq": cmd_dlq}
+            "events": cmd_events, "dlq": cmd_dlq}
 
 
 def main(argv: list[str] | None = None) -> int:

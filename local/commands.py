@@ -9,11 +9,6 @@ import threading
 import time
 from pathlib import Path
 
-import psycopg2
-
-from infra import api_keys
-from infra.migrate import migrate
-from infra.seed import seed
 from local.app.project import assumed_addresses, load_app, running_addresses
 from local.errors import LocalError
 from local.events import dlq, shapes
@@ -52,16 +47,19 @@ def cmd_up(args: argparse.Namespace) -> int:
     services = endpoints.services
     elapsed = time.monotonic() - began
     embedded = ", ".join(endpoints.embedded) or "none"
-    say(f"Recipes API local stack is up in {elapsed:.1f} s (embedded: {embedded}; state in {settings.state_dir})")
-    say(f"  API gateway    {services.gateway_url}   (try {services.gateway_url}/health)")
+    say(f"{stack.declaration.name} local stack is up in {elapsed:.1f} s "
+        f"(embedded: {embedded}; state in {settings.state_dir})")
+    say(f"  API gateway    {services.gateway_url}")
     say(f"  console        {services.gateway_url}/_local/")
     say(f"  Lambda API     {services.lambda_url}   (boto3 lambda client, aws lambda invoke --endpoint-url)")
-    say(f"  Postgres       {redact(services.database_url)}")
-    say(f"  Redis          {redact(services.redis_url)}")
+    if services.database_url:
+        say(f"  Postgres       {redact(services.database_url)}")
+    if services.redis_url:
+        say(f"  Redis          {redact(services.redis_url)}")
     say(f"  AWS endpoint   {services.aws_endpoint_url}   (SNS, SQS, SSM, S3)")
-    say(f"  migrations     {', '.join(endpoints.migrations_applied) or 'up to date'}")
     say(f"  AWS resources  {endpoints.provisioning}")
-    say(f"  admin API key  {endpoints.admin_key}   (send as x-api-key)")
+    for line in endpoints.setup_lines:  # the app's own (Metadata: Local: Setup)
+        say(f"  {line}")
     say("Press Ctrl-C to stop.")
 
     exit_code = 0
@@ -108,9 +106,9 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     services = running_addresses(settings)
     if services is None:
         services = assumed_addresses(settings)
+        given = [redact(url) for url in (services.database_url, services.redis_url) if url]
         print(f"note: no `local up` is running on {settings.state_dir}; the function is given "
-              f"{redact(services.database_url)}, {services.redis_url} and {services.aws_endpoint_url}",
-              file=sys.stderr)
+              f"{', '.join([*given, services.aws_endpoint_url])}", file=sys.stderr)
     _, model = load_app(settings, services, args.parameter_overrides, env_overrides)
     runtime = Runtime(model, services.region, services.account_id, console=ConsoleLog(sys.stderr), concurrency=1,
                       build_dir=settings.build_dir)
@@ -184,54 +182,6 @@ def cmd_build(args: argparse.Namespace) -> int:
     finally:
         runtime.stop()
     return 1 if failed else 0
-
-
-# -- seed --------------------------------------------------------------------------------------
-
-def unreachable_postgres(url: str, error: Exception) -> LocalError:
-    return LocalError(f"cannot reach Postgres at {redact(url)} (is `make up` running?): "
-                      f"{str(error).strip().splitlines()[0]}")
-
-
-def cmd_seed(args: argparse.Namespace) -> int:
-    settings = Settings.from_environ()
-    services = running_addresses(settings) or assumed_addresses(settings)
-    try:
-        applied = migrate(services.database_url)
-        result = seed(services.database_url, recipes=args.recipes)
-    except psycopg2.OperationalError as error:
-        raise unreachable_postgres(services.database_url, error) from None
-    if applied:
-        say(f"applied migrations {', '.join(applied)}")
-    say(f"seeded {result['recipes_created']} recipes; {result['products']} products in all")
-    return 0
-
-
-# -- keys --------------------------------------------------------------------------------------
-
-def cmd_keys(args: argparse.Namespace) -> int:
-    settings = Settings.from_environ()
-    services = running_addresses(settings) or assumed_addresses(settings)
-    try:
-        connection = psycopg2.connect(services.database_url, connect_timeout=5)
-    except psycopg2.OperationalError as error:
-        raise unreachable_postgres(services.database_url, error) from None
-    try:
-        if args.action == "create":
-            key = api_keys.create_api_key(connection, args.name, sorted(set(args.scopes)))
-            say(key)
-            print(f"(shown once; scopes: {' '.join(sorted(set(args.scopes)))})", file=sys.stderr)
-        elif args.action == "list":
-            for row in api_keys.list_keys(connection):
-                state = f"revoked {row['revoked_at']:%Y-%m-%d %H:%M}" if row["revoked_at"] else "active"
-                say(f"{row['id']}  {row['key_prefix']}…  {row['name']:<16} {' '.join(row['scopes']):<40} {state}")
-        elif not api_keys.revoke(connection, args.key_id):
-            raise LocalError(f"no active key with id or prefix {args.key_id!r}")
-        else:
-            say(f"revoked {args.key_id}")
-    finally:
-        connection.close()
-    return 0
 
 
 # -- events and dead letters ---------------------------------------------------------------

@@ -43,7 +43,7 @@ DEFAULT_PORTS = {GATEWAY_PORT: 3000, LAMBDA_PORT: 3001, POSTGRES_PORT: 5432, RED
 class Settings:
     state_dir: Path
     template_path: Path
-    stack_name: str
+    stack_name: str | None  # LOCAL_STACK_NAME; else the template's Metadata: Local: StackName
     region: str
     gateway_port: int
     lambda_port: int
@@ -64,7 +64,7 @@ class Settings:
         return cls(
             state_dir=Path(env.get(STATE_DIR) or PROJECT_ROOT / ".local").resolve(),
             template_path=Path(env.get(TEMPLATE) or PROJECT_ROOT / "template.yaml").resolve(),
-            stack_name=env.get(STACK_NAME) or "recipes-local",
+            stack_name=env.get(STACK_NAME) or None,
             region=env.get(AWS_REGION) or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             gateway_port=ports[GATEWAY_PORT],
             lambda_port=ports[LAMBDA_PORT],

@@ -11,15 +11,13 @@ import os
 import time
 from dataclasses import dataclass
 
-import psycopg2
-
-from infra.api_keys import local_admin_key
 from infra.aws import AwsClients
-from infra.migrate import migrate
 from infra.provision import deployment_for, provision
 from infra.template import load_template
 from local import settings as names
-from local.app.project import Addresses, forget_addresses, load_app, record_addresses
+from local.app.declaration import Declaration, read_declaration
+from local.app.project import Addresses, forget_addresses, load_app, record_addresses, stack_name
+from local.app.setup_commands import run_setup
 from local.build.dependencies import Built
 from local.build.pip_target import BuildFailed
 from local.events.runner import EventRunner
@@ -38,24 +36,21 @@ from local.services.run_lock import RunLock
 from local.settings import Settings
 from local.supervisor import READY_TIMEOUT, Supervisor, say_state_note
 
-ADMIN_KEY_FILE = "admin-api-key"
-
 
 @dataclass
 class Endpoints:
     services: Addresses
-    admin_key: str
     embedded: list[str]
     provisioning: str
-    migrations_applied: list[str]
+    setup_lines: list[str]  # what the app's setup commands printed, to show at start
 
 
 def serving(model, region: str, account_id: str, aws_endpoint_url: str | None, *, console_log: ConsoleLog | None = None,
-            access_log: AccessLog | None = None, build_dir=None) -> tuple[Runtime, Gateway]:
+            access_log: AccessLog | None = None, build_dir=None, app_name: str = "local") -> tuple[Runtime, Gateway]:
     """The template's functions and the gateway in front of them, its console included: what
     `local up` serves on its port, and what tests drive without a socket. Stop the runtime."""
     runtime = Runtime(model, region, account_id, console=console_log, build_dir=build_dir)
-    console = WebConsole(model, runtime, aws_endpoint_url, region)
+    console = WebConsole(model, runtime, aws_endpoint_url, region, app_name)
     return runtime, Gateway(model, runtime, account_id, region, access_log=access_log, console=console)
 
 
@@ -76,9 +71,10 @@ class Stack:
     def start(self) -> Endpoints:
         s = self.settings
         template = load_template(s.template_path)  # a broken template stops us before anything runs
+        self.declaration = declaration = read_declaration(s.template_path, template)
         self._lock.acquire()
         try:
-            embedded = self._embedded_services()
+            embedded = self._embedded_services(declaration)
             runner = EventRunner(s.state_dir, self.parameter_overrides)
             for service in [*embedded, runner]:
                 stale = stop_stale(self.run_dir, service.name, service.stop_signal)
@@ -93,29 +89,30 @@ class Stack:
             started = [(service, self._supervisor.start(service)) for service in embedded]
             for service, process in started:
                 process.wait_ready(service.ready, READY_TIMEOUT)
-            urls = self._service_urls(embedded)
+            urls = self._service_urls(embedded, declaration)
             step = self._done(f"services ready ({', '.join(s.name for s in embedded) or 'all external'})", step)
             for service in embedded:
                 say_state_note(service, self.say)
 
-            applied = migrate(urls["database"])
-            step = self._done(f"schema migrated ({len(applied)} applied)", step)
             clients = AwsClients(urls["aws"], s.region)
-            deployment = deployment_for(clients, s.stack_name, self.parameter_overrides)
+            deployment = deployment_for(clients, stack_name(s, declaration), self.parameter_overrides)
             services = Addresses(database_url=urls["database"], redis_url=urls["redis"], aws_endpoint_url=urls["aws"],
                                  region=s.region, account_id=deployment.account_id, pid=os.getpid())
             resolver, model = load_app(s, services, self.parameter_overrides, template=template)
-            report = provision(template, resolver, clients, s.state_dir / "secrets.json")
-            self._reprovision = lambda: provision(template, resolver, clients, s.state_dir / "secrets.json")
-            connection = psycopg2.connect(urls["database"], connect_timeout=10)
-            try:
-                admin_key = local_admin_key(connection, s.state_dir / ADMIN_KEY_FILE)
-            finally:
-                connection.close()
+            secrets_file, secure = s.state_dir / "secrets.json", declaration.secure_parameters
+            report = provision(template, resolver, clients, secrets_file, secure)
+            self._reprovision = lambda: provision(template, resolver, clients, secrets_file, secure)
             step = self._done(f"AWS resources provisioned ({report.summary()})", step)
+            setup_lines = []
+            if declaration.setup:
+                setup_lines = run_setup(declaration.setup, s.template_path.parent, {
+                    **services.function_environment(), "AWS_REGION": s.region, "AWS_DEFAULT_REGION": s.region,
+                    names.STATE_DIR: str(s.state_dir)})
+                step = self._done(f"set up ({len(declaration.setup)} command{'s' * (len(declaration.setup) > 1)})",
+                                  step)
 
             self._runtime, gateway_app = serving(model, s.region, deployment.account_id, urls["aws"],
-                                                 build_dir=s.build_dir)
+                                                 build_dir=s.build_dir, app_name=declaration.name)
             step = self._done(say_builds(self._runtime.build_all(), self.say), step)
             loop = self._runtime.loop  # one event loop serves both and every function's pipes
             gateway = HttpServer(gateway_app, s.gateway_port, s.bind_host, loop=loop)
@@ -132,8 +129,8 @@ class Stack:
         except BaseException:
             self.stop()
             raise
-        return Endpoints(services=services, admin_key=admin_key, embedded=[service.name for service in embedded],
-                         provisioning=report.summary(), migrations_applied=applied)
+        return Endpoints(services=services, embedded=[service.name for service in embedded],
+                         provisioning=report.summary(), setup_lines=setup_lines)
 
     def stop(self) -> None:
         forget_addresses(self.settings)
@@ -165,29 +162,33 @@ class Stack:
 
     # -- parts -----------------------------------------------------------------------
 
-    def _embedded_services(self) -> list:
+    def _embedded_services(self, declaration: Declaration) -> list:
+        """What the app declares and no variable points elsewhere; the AWS endpoint always (any
+        function may call AWS, and the template's resources live there)."""
         s = self.settings
         services = []
-        if not s.database_url:
-            services.append(EmbeddedPostgres(s.state_dir, s.postgres_port))
-        if not s.redis_url:
+        if declaration.postgres and not s.database_url:
+            services.append(EmbeddedPostgres(s.state_dir, s.postgres_port, declaration.database))
+        if declaration.redis and not s.redis_url:
             services.append(EmbeddedRedis(s.state_dir, s.redis_port))
         if not s.aws_endpoint_url:
             services.append(EmbeddedAws(s.state_dir, s.aws_port))
         return services
 
-    def _service_urls(self, embedded: list) -> dict[str, str]:
+    def _service_urls(self, embedded: list, declaration: Declaration) -> dict[str, str | None]:
         s = self.settings
         by_name = {service.name: service.url for service in embedded}
-        if s.database_url:
-            external.check_postgres(s.database_url)
-        if s.redis_url:
-            external.check_redis(s.redis_url)
+        database = s.database_url if declaration.postgres else None
+        redis_url = s.redis_url if declaration.redis else None
+        if database:
+            external.check_postgres(database)
+        if redis_url:
+            external.check_redis(redis_url)
         if s.aws_endpoint_url:
             external.check_aws(s.aws_endpoint_url, s.region)
         return {
-            "database": s.database_url or by_name["postgres"],
-            "redis": s.redis_url or by_name["redis"],
+            "database": database or by_name.get("postgres"),
+            "redis": redis_url or by_name.get("redis"),
             "aws": s.aws_endpoint_url or by_name["aws"],
         }
 

@@ -15,12 +15,11 @@ from support import PROJECT_ROOT, sam_build
 from support.api import project_gateway
 from support.local_up import LocalUp
 
-from infra.api_keys import create_api_key
 from infra.aws import AwsClients
 from infra.intrinsics import Resolver
-from infra.migrate import migrate
 from infra.provision import deployment_for, provision
 from infra.template import load_template
+from local.app.declaration import read_declaration
 from local.app.model import ApiEvent, AppModel, FunctionSpec, LayerSpec
 from local.runtime.logs import ConsoleLog
 from local.runtime.runtime import Runtime
@@ -28,6 +27,8 @@ from local.services.aws.launcher import EmbeddedAws
 from local.services.postgres import EmbeddedPostgres
 from local.services.procs import free_port
 from local.services.redis import EmbeddedRedis
+from ops.api_keys import create_api_key
+from ops.migrate import migrate
 
 
 def _serve(service_class, services_dir: Path):
@@ -209,7 +210,8 @@ def api(create_database, redis_url, aws_url, tmp_path_factory):
     clients = AwsClients(aws_url, "us-east-1")
     deployment = deployment_for(clients, "recipes-local")
     resolver = Resolver(template, deployment, path)
-    provision(template, resolver, clients, tmp_path_factory.mktemp("secrets") / "secrets.json")
+    provision(template, resolver, clients, tmp_path_factory.mktemp("secrets") / "secrets.json",
+              read_declaration(path, template).secure_parameters)
     for kind in ("reads", "writes"):  # tests make many calls; the rate-limit tests lower these
         clients.ssm.put_parameter(Name=f"/recipes/local/rate-limit/{kind}-per-minute", Value="100000",
                                   Type="String", Overwrite=True)

@@ -86,7 +86,7 @@ class FunctionSpec(BaseModel):
 
 
 class MethodSetting(BaseModel):
-    resource_path: str  # "/*" for the whole stage, else a resource path such as /recipes/{id}
+    resource_path: str  # "/*" for the whole stage, else a resource path such as /items/{id}
     http_method: str  # "*" or a method
     rate: float | None = None
     burst: int | None = None

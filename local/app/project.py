@@ -10,6 +10,7 @@ import psutil
 from infra.intrinsics import DEFAULT_ACCOUNT_ID, Deployment, Resolver
 from infra.template import load_template
 from local import settings as names
+from local.app.declaration import Declaration, read_declaration
 from local.app.model import AppModel
 from local.app.reader import build_model
 from local.settings import Settings
@@ -20,8 +21,8 @@ class Addresses:
     """Where the running stack's services answer (not the servers themselves: those are
     local/services/). `local up` records this in its state folder while it runs."""
 
-    database_url: str
-    redis_url: str
+    database_url: str | None  # None: the app declares no Postgres
+    redis_url: str | None
     aws_endpoint_url: str
     region: str
     account_id: str
@@ -30,10 +31,10 @@ class Addresses:
     pid: int | None = None
 
     def function_environment(self) -> dict[str, str]:
+        urls = {names.DATABASE_URL: self.database_url, names.REDIS_URL: self.redis_url,
+                names.AWS_ENDPOINT_URL: self.aws_endpoint_url}
         return {
-            names.DATABASE_URL: self.database_url,
-            names.REDIS_URL: self.redis_url,
-            names.AWS_ENDPOINT_URL: self.aws_endpoint_url,
+            **{name: url for name, url in urls.items() if url},
             # moto and LocalStack take any credentials; functions must not see the user's real ones.
             "AWS_ACCESS_KEY_ID": "test",
             "AWS_SECRET_ACCESS_KEY": "test",
@@ -63,11 +64,23 @@ def running_addresses(settings: Settings) -> Addresses | None:
     return recorded if recorded.pid and psutil.pid_exists(recorded.pid) else None
 
 
-def assumed_addresses(settings: Settings) -> Addresses:
-    """Where the services would be: the variables, else the embedded servers' ports."""
+def declared(settings: Settings, template: dict | None = None) -> Declaration:
+    template = template if template is not None else load_template(settings.template_path)
+    return read_declaration(settings.template_path, template)
+
+
+def stack_name(settings: Settings, declaration: Declaration) -> str:
+    return settings.stack_name or declaration.stack_name
+
+
+def assumed_addresses(settings: Settings, declaration: Declaration | None = None) -> Addresses:
+    """Where the services would be: the variables, else the embedded servers' ports; none for
+    a service the app does not declare."""
+    declaration = declaration or declared(settings)
+    postgres = f"postgresql://postgres@127.0.0.1:{settings.postgres_port}/{declaration.database}"
     return Addresses(
-        database_url=settings.database_url or f"postgresql://postgres@127.0.0.1:{settings.postgres_port}/recipes",
-        redis_url=settings.redis_url or f"redis://127.0.0.1:{settings.redis_port}/0",
+        database_url=settings.database_url or (postgres if declaration.postgres else None),
+        redis_url=settings.redis_url or (f"redis://127.0.0.1:{settings.redis_port}/0" if declaration.redis else None),
         aws_endpoint_url=settings.aws_endpoint_url or f"http://127.0.0.1:{settings.aws_port}",
         region=settings.region, account_id=DEFAULT_ACCOUNT_ID,
     )
@@ -77,7 +90,8 @@ def load_app(settings: Settings, services: Addresses, parameter_overrides: dict[
              env_overrides: dict | None = None, template: dict | None = None) -> tuple[Resolver, AppModel]:
     template = template if template is not None else load_template(settings.template_path)
     deployment = Deployment(region=services.region, account_id=services.account_id,
-                            stack_name=settings.stack_name, endpoint_url=services.aws_endpoint_url,
+                            stack_name=stack_name(settings, declared(settings, template)),
+                            endpoint_url=services.aws_endpoint_url,
                             parameter_overrides=parameter_overrides or {})
     resolver = Resolver(template, deployment, settings.template_path)
     model = build_model(settings.template_path, template, resolver, services.function_environment(), env_overrides)

@@ -203,7 +203,7 @@ class _Builder:
 
 
 def _decode_resource_path(path: str) -> str:
-    """CloudFormation writes /recipes/{id} as /~1recipes~1{id}: a leading slash, then the
+    """CloudFormation writes /items/{id} as /~1items~1{id}: a leading slash, then the
     path with each of its slashes as ~1."""
     if path == "/*" or "~1" not in path:
         return path

@@ -23,7 +23,7 @@ PLATFORM_TAG = f"{sys.implementation.name}-{platform.python_version()}-{sysconfi
 
 @dataclass(frozen=True)
 class BuildUnit:
-    """What one requirements.txt belongs to, for messages: 'function GetRecipe', 'layer SharedLayer'."""
+    """What one requirements.txt belongs to, for messages: 'function GetItem', 'layer SharedLayer'."""
     name: str
     requirements: Path
 

@@ -82,6 +82,8 @@ def _envelope(body: str) -> dict:
 
 def tail(services: Addresses, say, count: int | None = None, from_start: bool = False) -> None:
     """Print each delivery (type, event id, consumer, path, outcome) as it happens."""
+    if not services.redis_url:
+        raise LocalError("the event log is kept in Redis, and this app declares none (Metadata: Local: Services)")
     client = redis.Redis.from_url(services.redis_url, socket_connect_timeout=2)
     last = "0-0" if from_start else "$"
     shown = 0

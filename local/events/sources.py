@@ -20,12 +20,13 @@ from local.runtime.runtime import Runtime
 class EventSources:
     """Every event source of the template, started and stopped together."""
 
-    def __init__(self, model: AppModel, runtime: Runtime, aws_endpoint_url: str, redis_url: str, region: str,
+    def __init__(self, model: AppModel, runtime: Runtime, aws_endpoint_url: str, redis_url: str | None, region: str,
                  account_id: str, schedule_every_s: float | None = None):
         self.model, self.runtime = model, runtime
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
-        client = redis.Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=5)
+        # Without a Redis (the app declares none) there is no event log and no stream fallback.
+        client = redis.Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=5) if redis_url else None
         self.event_log = events = EventLog(client)
         queues_by_arn = {queue.arn: queue for queue in model.queues.values()}
         filters = {sub.endpoint: FilterPolicy(sub.filter_policy, sub.filter_policy_scope)
@@ -39,7 +40,7 @@ class EventSources:
                 sqs = SqsClient(aws_endpoint_url, region)  # one per poller: a connection is not shared
                 self.threads.append(SqsPoller(runtime, spec.logical_id, source, queue, sqs, region, events,
                                               self.stop_event))
-                if stream and queue.arn in filters:  # fed by the topic: also by its Redis fallback
+                if stream and client is not None and queue.arn in filters:  # fed by the topic: also by its Redis fallback
                     self.threads.append(StreamPoller(runtime, spec.logical_id, source, queue, filters[queue.arn],
                                                      client, stream, region, events, self.stop_event))
             for schedule in spec.schedule_events:

@@ -19,8 +19,9 @@ PREFIX = "/_local"
 
 
 class WebConsole:
-    def __init__(self, model: AppModel, runtime: Runtime, aws_endpoint_url: str | None, region: str):
-        self.model, self.runtime = model, runtime
+    def __init__(self, model: AppModel, runtime: Runtime, aws_endpoint_url: str | None, region: str,
+                 app_name: str = "local"):
+        self.model, self.runtime, self.app_name = model, runtime, app_name
         config = Config(connect_timeout=0.5, read_timeout=1, retries={"max_attempts": 1})
         make = lambda service: emulator_client(service, aws_endpoint_url, region, config)  # noqa: E731
         self.sqs, self.ssm = (make("sqs"), make("ssm")) if aws_endpoint_url else (None, None)
@@ -37,7 +38,7 @@ class WebConsole:
         if path == PREFIX + "/api/state":
             # The AWS calls block: off the event loop, so requests keep flowing meanwhile.
             queues, config = await asyncio.gather(asyncio.to_thread(self._queues), asyncio.to_thread(self._config))
-            return json_response(200, {"functions": self._functions(), "invocations": self._invocations(),
+            return json_response(200, {"app": self.app_name, "functions": self._functions(), "invocations": self._invocations(),
                                        "queues": queues, "configuration": config, "now": time.time()})
         return json_response(404, {"message": f"nothing at {path}"})
 

@@ -12,9 +12,10 @@ from local.errors import LocalError
 from local.services.binaries import postgres_bin
 from local.services.procs import ManagedProcess, ProcessSpec, run_as
 
-DATABASE = "recipes"
+# The database made at start when the app names none (Metadata: Local: Services: Postgres).
+DEFAULT_DATABASE = "postgres"
 # Postgres refuses to run as root; as root we run it as this unprivileged system user.
-SERVICE_USER = "recipes-pg"
+SERVICE_USER = "local-pg"
 
 
 class EmbeddedPostgres:
@@ -22,15 +23,16 @@ class EmbeddedPostgres:
     # SIGINT is Postgres's "fast shutdown": roll back open transactions, checkpoint, exit.
     stop_signal = signal.SIGINT
 
-    def __init__(self, state_dir: Path, port: int):
+    def __init__(self, state_dir: Path, port: int, database: str = DEFAULT_DATABASE):
+        self.database = database
         self.data_dir = Path(state_dir) / "postgres"
         self.log_path = Path(state_dir) / "logs" / "postgres.log"
         self.port = port
-        self.user = _service_user()
+        self.user = _service_user(self.data_dir)
 
     @property
     def url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{DATABASE}"
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{self.database}"
 
     def process(self, run_dir: Path) -> ManagedProcess:
         self._initialise()
@@ -51,9 +53,9 @@ class EmbeddedPostgres:
         try:
             connection.autocommit = True
             with connection.cursor() as cursor:
-                cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
+                cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.database,))
                 if cursor.fetchone() is None:
-                    cursor.execute(f'CREATE DATABASE "{DATABASE}"')
+                    cursor.execute(f'CREATE DATABASE "{self.database}"')
         finally:
             connection.close()
         return True
@@ -75,11 +77,14 @@ class EmbeddedPostgres:
             raise LocalError(f"initdb failed for {self.data_dir}: {detail}")
 
 
-def _service_user() -> str | None:
+def _service_user(data_dir: Path) -> str | None:
     if os.geteuid() != 0:
         return None
     import pwd
 
+    if (data_dir / "PG_VERSION").exists() and data_dir.stat().st_uid != 0:
+        # A data folder made earlier (under an older user name, say) keeps its owner.
+        return pwd.getpwuid(data_dir.stat().st_uid).pw_name
     try:
         pwd.getpwnam(SERVICE_USER)
     except KeyError:

@@ -130,51 +130,6 @@ def test_list_shows_functions_routes_and_event_sources(env):
     assert lines[health + 1].split() == ["api", "GET", "/health"]
 
 
-def test_seed_loads_a_realistic_data_set(env, fresh_database):
-    result = run("seed", env={**env, "DATABASE_URL": fresh_database})
-    assert result.returncode == 0, result.stderr
-    assert "seeded 200 recipes; 80 products in all" in result.stdout.decode()
-    import psycopg2
-
-    with psycopg2.connect(fresh_database) as connection, connection.cursor() as cursor:
-        cursor.execute("SELECT count(*), min(n), max(n) FROM (SELECT count(*) AS n FROM recipe_items GROUP BY recipe_id) s")
-        recipes, fewest, most = cursor.fetchone()
-    assert recipes == 200 and fewest >= 3 and most <= 8
-
-
-def test_seed_without_a_database_says_where_it_looked(env):
-    result = run("seed", env={**env, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"})
-    assert result.returncode == 2
-    assert result.stderr.decode().startswith("error: cannot reach Postgres at postgresql://nobody@127.0.0.1:1/none")
-
-
-def test_keys_create_list_and_revoke(env, fresh_database):
-    from infra.migrate import migrate
-
-    migrate(fresh_database)
-    env = {**env, "DATABASE_URL": fresh_database}
-    created = run("keys", "create", "--scopes", "recipes:read", "valet:issue", "--name", "partner", env=env)
-    assert created.returncode == 0, created.stderr
-    key = created.stdout.decode().strip()
-    assert key.startswith("rk_") and "shown once" in created.stderr.decode()
-    listed = run("keys", "list", env=env).stdout.decode().splitlines()
-    assert len(listed) == 1 and key[:10] in listed[0] and "recipes:read valet:issue" in listed[0] and "active" in listed[0]
-    assert run("keys", "revoke", key[:10], env=env).returncode == 0
-    assert "revoked" in run("keys", "list", env=env).stdout.decode()
-    again = run("keys", "revoke", key[:10], env=env)
-    assert again.returncode == 2 and "no active key" in again.stderr.decode()
-    bad = run("keys", "create", "--scopes", "root", env=env)
-    assert bad.returncode == 2 and "'root' is not a scope" in bad.stderr.decode()
-
-
-def test_the_cli_knows_the_same_scopes_as_the_api():
-    from recipebook.api import SCOPES as API_SCOPES
-
-    from infra.api_keys import SCOPES
-
-    assert SCOPES == API_SCOPES
-
-
 def test_build_names_a_failing_requirements_file_and_exits_non_zero(app_template, tmp_path):
     (tmp_path / "fn" / "requirements.txt").write_text("--no-index\nno-such-package-anywhere==1.0\n")
     result = run("build", env=app_template)  # the shared cache: a failed build leaves nothing in it

@@ -4,8 +4,8 @@ import threading
 import psycopg2
 import pytest
 
-from infra.errors import MigrationError
-from infra.migrate import MIGRATIONS_DIR, discover, migrate
+from ops.errors import MigrationError
+from ops.migrate import MIGRATIONS_DIR, discover, migrate
 
 EXPECTED_TABLES = {"products", "recipes", "recipe_items", "outbox", "idempotency_keys", "audit_log",
                    "processed_events", "api_keys", "schema_migrations"}

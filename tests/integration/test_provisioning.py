@@ -10,6 +10,7 @@ from infra.aws import AwsClients
 from infra.intrinsics import Resolver
 from infra.provision import deployment_for, provision
 from infra.template import load_template
+from local.app.declaration import read_declaration
 
 TEMPLATE = PROJECT_ROOT / "template.yaml"
 
@@ -24,7 +25,7 @@ def aws(aws_url):
 def run(aws, secrets_file, stage="local"):
     template = load_template(TEMPLATE)
     resolver = Resolver(template, deployment_for(aws, "recipes-test", {"Stage": stage}), TEMPLATE)
-    return provision(template, resolver, aws, secrets_file), resolver
+    return provision(template, resolver, aws, secrets_file, read_declaration(TEMPLATE, template).secure_parameters), resolver
 
 
 def snapshot(aws) -> dict:

@@ -18,6 +18,7 @@ from infra.aws import AwsClients, emulator_client
 from infra.intrinsics import Resolver
 from infra.provision import deployment_for, provision
 from infra.template import load_template
+from local.app.declaration import read_declaration
 from local.app.reader import build_model
 from local.events.sources import EventSources
 from local.runtime.logs import ConsoleLog
@@ -111,7 +112,7 @@ def test_events_go_through_redis_while_sns_is_down_and_none_is_lost(api, aws_url
     template = load_template(path)
     clients = AwsClients(aws.url, "us-east-1")
     resolver = Resolver(template, deployment_for(clients, "recipes-local"), path)
-    provision(template, resolver, clients, tmp_path / "secrets.json")
+    provision(template, resolver, clients, tmp_path / "secrets.json", read_declaration(path, template).secure_parameters)
     stream = f"events-{uuid.uuid4().hex[:6]}"
     services = {"DATABASE_URL": api.database_url, "REDIS_URL": redis_url, "AWS_ENDPOINT_URL": aws.url,
                 "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "EVENTS_STREAM": stream}

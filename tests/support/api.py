@@ -5,12 +5,12 @@ import uuid
 
 import psycopg2
 
-from infra.api_keys import create_api_key
 from local.app.reader import build_model
 from local.gateway.client import GatewayClient
 from local.gateway.gateway import AccessLog
 from local.runtime.logs import ConsoleLog
 from local.stack import serving
+from ops.api_keys import create_api_key
 
 from . import PROJECT_ROOT
 

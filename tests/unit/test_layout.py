@@ -116,3 +116,23 @@ def test_infra_never_imports_local():
                      or any(alias.name.startswith("local") for alias in node.names))
                      for node in ast.walk(ast.parse(path.read_text())))]
     assert offenders == []
+
+
+def test_the_emulator_knows_nothing_of_the_app():
+    """local/ and infra/ run any template: no import of the app's packages, and no word of it."""
+    app_packages = ("ops", "cloudpatterns", "recipebook")
+    offenders = []
+    for folder in ("local", "infra"):
+        for path in (PROJECT_ROOT / folder).rglob("*"):
+            if path.suffix not in (".py", ".html") or "__pycache__" in path.parts:
+                continue
+            text = path.read_text()
+            if "recipe" in text.lower():
+                offenders.append(f"{path.relative_to(PROJECT_ROOT)} mentions recipes")
+            if path.suffix == ".py":
+                for node in ast.walk(ast.parse(text)):
+                    names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                             else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+                    offenders += [f"{path.relative_to(PROJECT_ROOT)} imports {name}" for name in names
+                                  if name.split(".")[0] in app_packages]
+    assert offenders == []

@@ -54,12 +54,12 @@ def template(tmp_path) -> Path:
 
 def test_globals_merge_layers_and_events(template):
     worker = model_from(template).functions["Worker"]
-    assert worker.function_name == "recipes-local-worker"
+    assert worker.function_name == "local-worker"  # AWS::StackName is SAM CLI's local "local"
     assert worker.runtime == "python3.12" and worker.timeout == 9 and worker.reserved_concurrency == 2
     # Globals' layers first, then the function's; a remote ARN cannot be mounted locally.
     assert worker.layer_dirs == [template.parent / "layer_a" / "python", template.parent / "layer_b" / "python"]
     assert worker.environment["SHARED"] == "from-globals" and worker.environment["MODE"] == "own"
-    assert worker.environment["QUEUE"].endswith("/000000000000/recipes-local-Jobs")
+    assert worker.environment["QUEUE"].endswith("/000000000000/local-Jobs")
     assert worker.api_events[0].api == "ServerlessRestApi"
     sqs = worker.sqs_events[0]
     assert (sqs.queue, sqs.batch_size, sqs.max_batching_window_s, sqs.report_batch_item_failures) == ("Jobs", 5, 2, True)

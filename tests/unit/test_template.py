@@ -81,7 +81,8 @@ def test_template_declares_the_foundation():
     for name, queue in queues.items():
         if not name.endswith("DLQ"):
             assert "RedrivePolicy" in queue["Properties"], name
-    assert template["Metadata"]["Recipes::SecureParameters"][0]["Name"] == "secrets/token-signing-key"
+    secret = template["Metadata"]["Local"]["SecureParameters"][0]["Name"]
+    assert secret == {"Fn::Sub": "/recipes/${Stage}/secrets/token-signing-key"}  # where valet.py reads it
     pyproject_version = next(line.split('"')[1] for line in (PROJECT_ROOT / "pyproject.toml").read_text().splitlines()
                              if line.startswith("version"))
     assert template["Globals"]["Function"]["Environment"]["Variables"]["APP_VERSION"] == pyproject_version

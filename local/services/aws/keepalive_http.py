@@ -118,7 +118,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive unless the client asks to close
     timeout = IDLE_CONNECTION_S
     responder: Responder
-    server_version = "recipes-local-aws"
+    server_version = "local-aws"
 
     def setup(self) -> None:
         super().setup()

@@ -1,4 +1,4 @@
-"""Apply the ordered SQL files in infra/migrations/ once each, recording what ran.
+"""Apply the ordered SQL files in ops/migrations/ once each, recording what ran.
 
 A session-level advisory lock serialises runners, so two processes starting at once do not
 race; each file runs in its own transaction with its record, so a failed file leaves no

@@ -2,10 +2,14 @@
 
 Ref and Fn::GetAtt of the resources we run (queues, topics, buckets, parameters, functions,
 layers) give the local names, ARNs and URLs those resources have on the AWS endpoint in use;
-Parameters take their overrides or defaults; Fn::Sub and Fn::Join are evaluated.
+Parameters take their overrides or defaults; Conditions are evaluated, and a resource whose
+Condition is false is left out (`Resolver.template`); Fn::Sub, Fn::Join, Fn::If,
+Fn::FindInMap, Fn::Select, Fn::Split, Fn::Base64 and Fn::GetAZs are evaluated.
 """
 
+import base64
 import re
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,25 +45,86 @@ _NAME_PROPERTIES = {
 }
 
 
+# What Ref AWS::NoValue leaves: the property (or list item) is removed, as CloudFormation does.
+_NO_VALUE = object()
+_CONDITION_FUNCTIONS = ("Fn::Equals", "Fn::And", "Fn::Or", "Fn::Not", "Condition")
+
+
 class Resolver:
     def __init__(self, template: dict, deployment: Deployment, template_path: Path | str = "template.yaml"):
-        self.template = template
         self.deployment = deployment
         self.path = template_path
+        self.source = template
+        self.template = template
         self.parameters = self._parameter_values()
+        self._conditions: dict[str, bool] = {}
+        # The template as CloudFormation would create it: resources whose Condition is false left out.
+        kept = {name: resource for name, resource in (template.get("Resources") or {}).items()
+                if "Condition" not in resource or self.condition(resource["Condition"])}
+        self.template = {**template, "Resources": kept}
 
     # -- public ----------------------------------------------------------------------
 
     def resolve(self, value, resource: str | None = None):
         """Return `value` with every intrinsic function replaced by its local value."""
+        resolved = self._resolve(value, resource)
+        return None if resolved is _NO_VALUE else resolved
+
+    def condition(self, name: str) -> bool:
+        if name not in self._conditions:
+            declared = self.source.get("Conditions") or {}
+            if name not in declared:
+                raise TemplateError(self.path, f"condition {name} is not declared in Conditions")
+            self._conditions[name] = False  # a condition that refers to itself is false, not a hang
+            self._conditions[name] = self._truth(declared[name], None)
+        return self._conditions[name]
+
+    def _truth(self, expression, resource: str | None) -> bool:
+        if isinstance(expression, dict) and len(expression) == 1:
+            (key, argument), = expression.items()
+            if key == "Condition":
+                return self.condition(argument)
+            if key == "Fn::Equals":
+                left, right = (self._resolve(item, resource) for item in argument)
+                return str(left) == str(right)
+            if key == "Fn::And":
+                return all(self._truth(item, resource) for item in argument)
+            if key == "Fn::Or":
+                return any(self._truth(item, resource) for item in argument)
+            if key == "Fn::Not":
+                return not self._truth(argument[0], resource)
+        value = self._resolve(expression, resource)
+        if isinstance(value, bool) or str(value).lower() in ("true", "false"):
+            return str(value).lower() == "true"
+        raise TemplateError(self.path, f"{expression!r} is not a condition", resource=resource)
+
+    def _resolve(self, value, resource: str | None):
         if isinstance(value, list):
-            return [self.resolve(item, resource) for item in value]
+            items = [self._resolve(item, resource) for item in value]
+            return [item for item in items if item is not _NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
             (key, argument), = value.items()
             if key == "Ref":
+                if argument == "AWS::NoValue":
+                    return _NO_VALUE
                 return self.ref(argument, resource)
+            if key == "Fn::If":
+                name, when_true, when_false = argument
+                return self._resolve(when_true if self.condition(name) else when_false, resource)
+            if key in _CONDITION_FUNCTIONS:
+                return self._truth(value, resource)
+            if key == "Fn::FindInMap":
+                return self._find_in_map(self._resolve(argument, resource), resource)
+            if key == "Fn::Base64":
+                return base64.b64encode(str(self._resolve(argument, resource)).encode()).decode()
+            if key == "Fn::GetAZs":
+                region = self._resolve(argument, resource) or self.deployment.region
+                return [f"{region}{zone}" for zone in "abc"]
+            if key == "Fn::ImportValue":
+                raise TemplateError(self.path, "Fn::ImportValue names another stack's output, which does not "
+                                               "exist locally; use a parameter instead", resource=resource)
             if key == "Fn::GetAtt":
                 logical_id, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
                 return self.get_att(logical_id, attribute, resource)
@@ -67,14 +132,23 @@ class Resolver:
                 return self._sub(argument, resource)
             if key == "Fn::Join":
                 separator, items = argument
-                return separator.join(str(part) for part in self.resolve(items, resource))
+                return separator.join(str(part) for part in self._resolve(items, resource))
             if key == "Fn::Select":
-                index, items = self.resolve(argument, resource)
+                index, items = self._resolve(argument, resource)
                 return items[int(index)]
             if key == "Fn::Split":
-                separator, text = self.resolve(argument, resource)
+                separator, text = self._resolve(argument, resource)
                 return text.split(separator)
-        return {key: self.resolve(item, resource) for key, item in value.items()}
+        resolved = {key: self._resolve(item, resource) for key, item in value.items()}
+        return {key: item for key, item in resolved.items() if item is not _NO_VALUE}
+
+    def _find_in_map(self, argument, resource: str | None):
+        name, top, second = (str(part) for part in argument)
+        try:
+            return (self.source.get("Mappings") or {})[name][top][second]
+        except KeyError:
+            raise TemplateError(self.path, f"Fn::FindInMap [{name}, {top}, {second}]: no such entry in Mappings",
+                                resource=resource) from None
 
     def physical_name(self, logical_id: str) -> str:
         resource = self._resource(logical_id, None)
@@ -92,6 +166,9 @@ class Resolver:
         if pseudo is not None:
             return pseudo
         if name in self.parameters:
+            kind = str(((self.source.get("Parameters") or {}).get(name) or {}).get("Type", "String"))
+            if kind == "CommaDelimitedList" or kind.startswith("List<"):
+                return [part.strip() for part in self.parameters[name].split(",")] if self.parameters[name] else []
             return self.parameters[name]
         kind = self._resource(name, resource)["Type"]
         d = self.deployment
@@ -116,10 +193,15 @@ class Resolver:
                                 "DomainName": lambda: f"{name}.s3.amazonaws.com"},
             "AWS::Serverless::Function": {"Arn": lambda: self.arn("lambda", f"function:{name}")},
         }.get(kind, {})
-        if attribute not in values:
-            raise TemplateError(self.path, f"Fn::GetAtt {logical_id}.{attribute} is not supported locally",
-                                resource=resource)
-        return values[attribute]()
+        if attribute in values:
+            return values[attribute]()
+        # A resource this emulator does not create (a user pool, a table's stream, ...): an
+        # ARN shaped as AWS's, or a stable stand-in, so the template still loads; what reads it
+        # locally gets a value that names its source.
+        service = kind.split("::")[1].lower() if kind.count("::") == 2 else "unknown"
+        if attribute == "Arn" or attribute.endswith("Arn"):
+            return self.arn(service, f"{kind.rsplit('::', 1)[-1].lower()}/{name}")
+        return f"{name}.{attribute}"
 
     def arn(self, service: str, resource_part: str) -> str:
         d = self.deployment
@@ -145,6 +227,10 @@ class Resolver:
                 values[name] = str(spec["Default"])
             else:
                 raise TemplateError(self.path, f"parameter {name} has no Default and no override was given")
+            allowed = spec.get("AllowedValues")
+            if allowed and values[name] not in [str(value) for value in allowed]:
+                raise TemplateError(self.path, f"parameter {name}={values[name]!r} is not one of its AllowedValues "
+                                               f"({', '.join(str(value) for value in allowed)})")
             pattern = spec.get("AllowedPattern")
             if pattern and not re.fullmatch(pattern, values[name]):
                 raise TemplateError(self.path, f"parameter {name}={values[name]!r} does not match {pattern}")
@@ -156,13 +242,20 @@ class Resolver:
             "AWS::Region": d.region,
             "AWS::AccountId": d.account_id,
             "AWS::StackName": d.stack_name,
+            # A stable id per stack name, shaped as CloudFormation's.
+            "AWS::StackId": f"arn:aws:cloudformation:{d.region}:{d.account_id}:stack/{d.stack_name}/"
+                            f"{uuid.uuid5(uuid.NAMESPACE_URL, d.stack_name)}",
+            "AWS::NotificationARNs": [],
             "AWS::Partition": "aws",
             "AWS::URLSuffix": "amazonaws.com",
-            "AWS::NoValue": None,
         }.get(name)
 
     def _resource(self, logical_id: str, referrer: str | None) -> dict:
         resource = self.template.get("Resources", {}).get(logical_id)
+        if resource is None and logical_id in (self.source.get("Resources") or {}):
+            condition = self.source["Resources"][logical_id]["Condition"]
+            raise TemplateError(self.path, f"refers to {logical_id}, which condition {condition} leaves out",
+                                resource=referrer)
         if resource is None:
             raise TemplateError(self.path, f"refers to {logical_id}, which is neither a parameter nor a resource",
                                 resource=referrer)

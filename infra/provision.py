@@ -58,6 +58,7 @@ def provision(template: dict, resolver: Resolver, clients: AwsClients, secrets_f
     `secure_parameters` are SecureStrings to generate once ({"Name", "GenerateBytes",
     "Description"}; CloudFormation cannot create them, so an app declares them apart)."""
     report = Report()
+    template = resolver.template  # what the Conditions leave of it
     resources = template["Resources"]
     by_type = lambda kind: resources_of_type(template, kind)  # noqa: E731
     properties = lambda name: resolver.resolve(resources[name].get("Properties", {}), name)  # noqa: E731

@@ -61,17 +61,13 @@ def _check_shape(path: Path, template) -> None:
 
 
 def _check_code_folders(path: Path, template: dict) -> None:
+    """A local CodeUri or ContentUri must exist (a folder, or a .zip file). S3 locations,
+    InlineCode and values given by an intrinsic are the model's to judge."""
     base = path.parent
     for name, resource in template["Resources"].items():
-        prop = _CODE_PROPERTIES.get(resource["Type"])
-        if prop is None:
-            continue
-        uri = resource.get("Properties", {}).get(prop)
-        if uri is None and prop == "CodeUri":
-            uri = template.get("Globals", {}).get("Function", {}).get("CodeUri")
-        if not isinstance(uri, str):
-            raise TemplateError(path, f"{prop} must be a local folder", resource=name)
-        if not (base / uri).is_dir():
+        uri = code_uri(template, name)
+        if isinstance(uri, str) and not uri.startswith("s3://") and not (base / uri).exists():
+            prop = _CODE_PROPERTIES[resource["Type"]]
             raise TemplateError(path, f"{prop} {uri} does not exist", resource=name)
 
 
@@ -80,9 +76,16 @@ def resources_of_type(template: dict, kind: str) -> list[str]:
     return [name for name, resource in template["Resources"].items() if resource["Type"] == kind]
 
 
-def code_folder(path: Path, template: dict, logical_id: str) -> Path:
-    """The folder holding a function's or layer's code, resolved against the template."""
+def code_uri(template: dict, logical_id: str):
+    """A function's CodeUri (its own, else the Globals') or a layer's ContentUri, as written;
+    None for a resource without code of its own (InlineCode) or of another type."""
     resource = template["Resources"][logical_id]
-    prop = _CODE_PROPERTIES[resource["Type"]]
-    uri = resource.get("Properties", {}).get(prop) or template["Globals"]["Function"]["CodeUri"]
-    return (Path(path).parent / uri).resolve()
+    prop = _CODE_PROPERTIES.get(resource["Type"])
+    if prop is None:
+        return None
+    properties = resource.get("Properties", {}) or {}
+    if prop in properties:
+        return properties[prop]
+    if prop == "CodeUri" and "InlineCode" not in properties:
+        return ((template.get("Globals") or {}).get("Function") or {}).get("CodeUri")
+    return None

@@ -99,9 +99,11 @@ class Stack:
             services = Addresses(database_url=urls["database"], redis_url=urls["redis"], aws_endpoint_url=urls["aws"],
                                  region=s.region, account_id=deployment.account_id, pid=os.getpid())
             resolver, model = load_app(s, services, self.parameter_overrides, template=template)
+            for warning in model.warnings:  # what the template has and this emulator does not run
+                self.say(f"  !!  {warning}")
             secrets_file, secure = s.state_dir / "secrets.json", declaration.secure_parameters
-            report = provision(template, resolver, clients, secrets_file, secure)
-            self._reprovision = lambda: provision(template, resolver, clients, secrets_file, secure)
+            report = provision(resolver.template, resolver, clients, secrets_file, secure)
+            self._reprovision = lambda: provision(resolver.template, resolver, clients, secrets_file, secure)
             step = self._done(f"AWS resources provisioned ({report.summary()})", step)
             setup_lines = []
             if declaration.setup:

@@ -95,7 +95,7 @@ class MethodSetting(BaseModel):
 class AuthorizerSpec(BaseModel):
     name: str
     function: str  # logical id of the authorizer function
-    payload_type: str = "TOKEN"  # TOKEN or REQUEST
+    payload_type: str = "TOKEN"  # TOKEN or REQUEST; UNRUN for a kind not run here (its routes answer 401)
     header: str | None = None  # TOKEN: where the token is
     validation_expression: str | None = None
     headers: list[str] = []  # REQUEST identity sources
@@ -128,6 +128,7 @@ class ApiSpec(BaseModel):
     cors: CorsSpec | None = None
     binary_media_types: list[str] = []
     gateway_responses: dict[str, GatewayResponseSpec] = {}  # by gateway response type
+    variables: dict[str, str] = {}  # the stage's Variables: the proxy event's stageVariables
 
     @property
     def stage_throttle(self) -> MethodSetting | None:
@@ -175,6 +176,7 @@ class AppModel(BaseModel):
     topics: dict[str, TopicSpec]
     subscriptions: dict[str, SubscriptionSpec]
     parameters: dict[str, ParameterSpec]
+    warnings: list[str] = []  # "<resource>: <property>: <what>", one line each: in the template, not run here
 
     def function(self, name: str) -> FunctionSpec | None:
         """A function by logical id, FunctionName or ARN, as Lambda's API accepts them."""

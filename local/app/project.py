@@ -94,6 +94,7 @@ def load_app(settings: Settings, services: Addresses, parameter_overrides: dict[
                             endpoint_url=services.aws_endpoint_url,
                             parameter_overrides=parameter_overrides or {})
     resolver = Resolver(template, deployment, settings.template_path)
-    model = build_model(settings.template_path, template, resolver, services.function_environment(), env_overrides)
+    model = build_model(settings.template_path, template, resolver, services.function_environment(), env_overrides,
+                        code_cache=settings.build_dir / "code")
     return resolver, model
 

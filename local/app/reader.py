@@ -5,17 +5,14 @@ from pathlib import Path
 
 from infra.errors import TemplateError
 from infra.intrinsics import Resolver
-from infra.template import code_folder, resources_of_type
+from infra.template import code_uri, resources_of_type
+from local.app.api_reader import IMPLICIT_API, ApiReader
+from local.app.code_source import inline_folder, zip_folder
 from local.app.model import (
     ApiEvent,
-    ApiSpec,
     AppModel,
-    AuthorizerSpec,
-    CorsSpec,
     FunctionSpec,
-    GatewayResponseSpec,
     LayerSpec,
-    MethodSetting,
     ParameterSpec,
     QueueSpec,
     ScheduleEvent,
@@ -23,43 +20,50 @@ from local.app.model import (
     SubscriptionSpec,
     TopicSpec,
 )
+from local.app.values import environment_value, int_or_none, logical_id_of, true
+from local.settings import DEFAULT_BUILD_DIR
 
 FUNCTION = "AWS::Serverless::Function"
 LAYER = "AWS::Serverless::LayerVersion"
-API = "AWS::Serverless::Api"
 QUEUE = "AWS::SQS::Queue"
 TOPIC = "AWS::SNS::Topic"
 SUBSCRIPTION = "AWS::SNS::Subscription"
 PARAMETER = "AWS::SSM::Parameter"
-# SAM's implicit API, used by Api events that name no RestApiId.
-IMPLICIT_API = "ServerlessRestApi"
 
 
 def build_model(template_path: Path, template: dict, resolver: Resolver,
                 service_environment: dict[str, str] | None = None,
-                env_overrides: dict[str, dict[str, str]] | None = None) -> AppModel:
+                env_overrides: dict[str, dict[str, str]] | None = None, code_cache: Path | None = None) -> AppModel:
     """`env_overrides` is SAM's --env-vars file: {"<Function>": {...}, "Parameters": {...}};
-    as in SAM, only variables the template declares for a function are overridden."""
-    builder = _Builder(Path(template_path), template, resolver)
-    layers = {lid: LayerSpec(logical_id=lid, content_dir=code_folder(template_path, template, lid),
-                             build_method=builder.build_method(lid), prebuilt=builder.prebuilt)
-              for lid in builder.of_type(LAYER)}
+    as in SAM, only variables the template declares for a function are overridden.
+    `code_cache` is where zipped and inline code is unpacked (default: the build folder's)."""
+    del template  # the resolver's copy: what Conditions leave of it
+    builder = _Builder(Path(template_path), resolver.template, resolver, code_cache or DEFAULT_BUILD_DIR / "code")
+    layers = {lid: LayerSpec(logical_id=lid, content_dir=folder, build_method=builder.build_method(lid),
+                             prebuilt=builder.prebuilt)
+              for lid in builder.of_type(LAYER) if (folder := builder.code_dir(lid)) is not None}
+    functions = {}
+    for lid in builder.of_type(FUNCTION):
+        spec = builder.function(lid, layers, service_environment or {}, env_overrides or {})
+        if spec is not None:
+            functions[lid] = spec
     return AppModel(
-        functions={lid: builder.function(lid, layers, service_environment or {}, env_overrides or {})
-                   for lid in builder.of_type(FUNCTION)},
+        functions=functions,
         layers=layers,
-        apis=builder.apis(),
+        apis=ApiReader(builder).read(),
         queues={lid: builder.queue(lid) for lid in builder.of_type(QUEUE)},
         topics={lid: TopicSpec(logical_id=lid, name=resolver.physical_name(lid), arn=resolver.ref(lid))
                 for lid in builder.of_type(TOPIC)},
         subscriptions={lid: builder.subscription(lid) for lid in builder.of_type(SUBSCRIPTION)},
         parameters={lid: builder.parameter(lid) for lid in builder.of_type(PARAMETER)},
+        warnings=builder.warnings,
     )
 
 
 class _Builder:
-    def __init__(self, path: Path, template: dict, resolver: Resolver):
-        self.path, self.template, self.resolver = path, template, resolver
+    def __init__(self, path: Path, template: dict, resolver: Resolver, code_cache: Path):
+        self.path, self.template, self.resolver, self.code_cache = path, template, resolver, code_cache
+        self.warnings: list[str] = []  # one line each: what is in the template and not run here
         self.resources = template["Resources"]
         self.function_globals = (template.get("Globals") or {}).get("Function", {})
         self.api_globals = (template.get("Globals") or {}).get("Api", {})
@@ -78,108 +82,101 @@ class _Builder:
         method = (self.resources[logical_id].get("Metadata") or {}).get("BuildMethod")
         return method if isinstance(method, str) else None
 
+    def warn(self, resource: str, prop: str, what: str) -> None:
+        self.warnings.append(f"{resource}: {prop}: {what}")
+
+    def code_dir(self, lid: str) -> Path | None:
+        """The folder of a function's or layer's code; None (and a warning) for code in S3."""
+        props = self.props(lid)
+        if "InlineCode" in props:
+            return inline_folder(str(self.resolver.resolve(props["InlineCode"], lid)), self.code_cache)
+        uri = self.resolver.resolve(code_uri(self.template, lid), lid)
+        prop = "ContentUri" if self.resources[lid]["Type"] == LAYER else "CodeUri"
+        if uri is None:
+            raise TemplateError(self.path, "has neither CodeUri nor InlineCode", resource=lid)
+        if isinstance(uri, dict) or str(uri).startswith("s3://"):
+            self.warn(lid, prop, "code in S3 is not fetched; not run (point it at a local folder or .zip)")
+            return None
+        location = (self.path.parent / str(uri)).resolve()
+        if location.is_file():
+            return zip_folder(location, self.code_cache, self.path, lid)
+        if not location.is_dir():
+            raise TemplateError(self.path, f"{prop} {uri} does not exist", resource=lid)
+        return location
+
     def function(self, lid: str, layers: dict[str, LayerSpec], services: dict[str, str],
-                 overrides: dict[str, dict[str, str]]) -> FunctionSpec:
+                 overrides: dict[str, dict[str, str]]) -> FunctionSpec | None:
         own = self.props(lid)
         merged = {**self.function_globals, **own}
-        handler = merged.get("Handler")
+        value = lambda name, default=None: self.resolver.resolve(merged.get(name, default), lid)  # noqa: E731
+        handler = value("Handler")
+        runtime = str(value("Runtime", "python3.11"))
+        if (merged.get("PackageType") or "Zip") != "Zip":
+            self.warn(lid, "PackageType", f"{merged['PackageType']} functions are not run (Zip only)")
+            return None
+        if not runtime.startswith("python"):
+            self.warn(lid, "Runtime", f"{runtime} is not run here (Python runtimes only)")
+            return None
         if not isinstance(handler, str) or "." not in handler:
             raise TemplateError(self.path, f"Handler {handler!r} is not module.function", resource=lid)
+        code_dir = self.code_dir(lid)
+        if code_dir is None:
+            return None
         declared = {**self.function_globals.get("Environment", {}).get("Variables", {}),
                     **own.get("Environment", {}).get("Variables", {})}
-        environment = {key: _environment_value(value) for key, value in self.resolver.resolve(declared, lid).items()}
+        environment = {key: environment_value(value) for key, value in self.resolver.resolve(declared, lid).items()}
         for source in (overrides.get("Parameters", {}), overrides.get(lid, {})):
-            environment.update({k: _environment_value(v) for k, v in source.items() if k in declared})
+            environment.update({k: environment_value(v) for k, v in source.items() if k in declared})
         environment.update({k: v for k, v in services.items() if v is not None})
         # SAM puts the Globals layers before the function's own.
-        layer_refs = self.function_globals.get("Layers", []) + own.get("Layers", [])
+        function_layers = []
+        for ref in self.function_globals.get("Layers", []) + own.get("Layers", []):
+            logical = logical_id_of(ref)
+            if logical in layers:
+                function_layers.append(layers[logical])
+            else:
+                self.warn(lid, "Layers", f"{self.resolver.resolve(ref, lid)} is not a layer of this template; "
+                                         "its code is not on the path (see README, Run your own template)")
         name = self.resolver.physical_name(lid)
         spec = FunctionSpec(
             logical_id=lid, function_name=name, arn=self.resolver.arn("lambda", f"function:{name}"),
-            code_dir=code_folder(self.path, self.template, lid), handler=handler,
-            runtime=merged.get("Runtime", "python3.11"), timeout=float(merged.get("Timeout", 3)),
-            memory_mb=int(merged.get("MemorySize", 128)),
-            reserved_concurrency=merged.get("ReservedConcurrentExecutions"), prebuilt=self.prebuilt,
-            layers=[layers[ref["Ref"]] for ref in layer_refs if isinstance(ref, dict) and ref.get("Ref") in layers],
-            environment=environment,
+            code_dir=code_dir, handler=handler, runtime=runtime, timeout=float(value("Timeout", 3)),
+            memory_mb=int(value("MemorySize", 128)),
+            reserved_concurrency=int_or_none(value("ReservedConcurrentExecutions")), prebuilt=self.prebuilt,
+            layers=function_layers, environment=environment,
         )
         for event_name, event in (own.get("Events") or {}).items():
             self._add_event(spec, event_name, event)
         return spec
 
     def _add_event(self, spec: FunctionSpec, name: str, event: dict) -> None:
-        kind, props = event.get("Type"), event.get("Properties", {}) or {}
+        kind, raw = event.get("Type"), event.get("Properties", {}) or {}
+        props = self.resolver.resolve({k: v for k, v in raw.items() if k not in ("RestApiId", "Queue")},
+                                      spec.logical_id)
         if kind == "Api":
-            api = props.get("RestApiId", {"Ref": IMPLICIT_API})
+            api = raw.get("RestApiId", {"Ref": IMPLICIT_API})
             spec.api_events.append(ApiEvent(
-                name=name, path=props["Path"], method=props["Method"].upper(),
-                api=api["Ref"] if isinstance(api, dict) else api, auth=props.get("Auth"),
+                name=name, path=str(props["Path"]), method=str(props["Method"]).upper(),
+                api=logical_id_of(api) or str(api), auth=props.get("Auth"),
                 timeout_ms=int(props.get("TimeoutInMillis", 29_000))))
         elif kind == "SQS":
-            queue = _logical_id_of(props.get("Queue"))
+            queue = logical_id_of(raw.get("Queue"))
             if queue not in self.resources:
-                raise TemplateError(self.path, f"event {name}: Queue must refer to a queue of this template",
-                                    resource=spec.logical_id)
+                self.warn(spec.logical_id, f"Events.{name}.Queue", "not a queue of this template; not polled")
+                return
             spec.sqs_events.append(SqsEvent(
                 name=name, queue=queue, queue_arn=self.resolver.get_att(queue, "Arn"),
                 queue_url=self.resolver.ref(queue), batch_size=int(props.get("BatchSize", 10)),
                 max_batching_window_s=int(props.get("MaximumBatchingWindowInSeconds", 0)),
                 report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
-                enabled=bool(props.get("Enabled", True))))
+                enabled=true(props.get("Enabled", True))))
         elif kind == "Schedule":
             spec.schedule_events.append(ScheduleEvent(
-                name=name, schedule=self.resolver.resolve(props["Schedule"]),
-                enabled=bool(props.get("Enabled", True)), input=props.get("Input")))
+                name=name, schedule=str(props["Schedule"]), enabled=true(props.get("Enabled", True)),
+                input=props.get("Input")))
         else:
             spec.other_events[name] = str(kind)
-
-    def apis(self) -> dict[str, ApiSpec]:
-        apis = {}
-        for lid in self.of_type(API):
-            props = {**self.api_globals, **self.props(lid)}
-            apis[lid] = self._api(lid, props)
-        uses_implicit = any(
-            "RestApiId" not in (e.get("Properties") or {})
-            for lid in self.of_type(FUNCTION) for e in (self.props(lid).get("Events") or {}).values()
-            if e.get("Type") == "Api")
-        if uses_implicit:
-            apis[IMPLICIT_API] = self._api(IMPLICIT_API, {"StageName": "Prod", **self.api_globals})
-        return apis
-
-    def _api(self, lid: str, props: dict) -> ApiSpec:
-        auth = props.get("Auth", {}) or {}  # unresolved: FunctionArn must still name the function
-        props = self.resolver.resolve(props, lid)
-        return ApiSpec(
-            logical_id=lid, name=str(props.get("Name", lid)), stage=str(props.get("StageName", "Prod")),
-            method_settings=[MethodSetting(
-                resource_path=_decode_resource_path(setting.get("ResourcePath", "/*")),
-                http_method=setting.get("HttpMethod", "*").upper(), rate=setting.get("ThrottlingRateLimit"),
-                burst=setting.get("ThrottlingBurstLimit")) for setting in props.get("MethodSettings", []) or []],
-            authorizers={name: self._authorizer(lid, name, spec)
-                         for name, spec in (auth.get("Authorizers") or {}).items()},
-            default_authorizer=auth.get("DefaultAuthorizer"),
-            cors=_cors(props.get("Cors")),
-            binary_media_types=[t.replace("~1", "/") for t in props.get("BinaryMediaTypes", []) or []],
-            gateway_responses={kind: GatewayResponseSpec(
-                status=int(response["StatusCode"]) if response.get("StatusCode") is not None else None,
-                headers={str(k): str(v) for k, v in ((response.get("ResponseParameters") or {}).get("Headers")
-                                                     or {}).items()},
-                templates={str(k): str(v) for k, v in (response.get("ResponseTemplates") or {}).items()})
-                for kind, response in (props.get("GatewayResponses") or {}).items()})
-
-    def _authorizer(self, api: str, name: str, spec: dict) -> AuthorizerSpec:
-        function = _logical_id_of(spec.get("FunctionArn"))
-        if function not in self.resources:
-            raise TemplateError(self.path, f"authorizer {name}: FunctionArn must be !GetAtt <Function>.Arn of "
-                                           "a function in this template", resource=api)
-        identity = spec.get("Identity", {}) or {}
-        payload_type = str(spec.get("FunctionPayloadType", "TOKEN")).upper()
-        return AuthorizerSpec(
-            name=name, function=function, payload_type=payload_type,
-            header=identity.get("Header", "Authorization") if payload_type == "TOKEN" else None,
-            validation_expression=identity.get("ValidationExpression"),
-            headers=identity.get("Headers", []) or [], query_strings=identity.get("QueryStrings", []) or [],
-            ttl_s=int(identity.get("ReauthorizeEvery", 300)))
+            self.warn(spec.logical_id, f"Events.{name}", f"Type {kind} is not run here (it runs on AWS)")
 
     def queue(self, lid: str) -> QueueSpec:
         props = self.resolver.resolve(self.props(lid), lid)
@@ -200,40 +197,3 @@ class _Builder:
     def parameter(self, lid: str) -> ParameterSpec:
         props = self.resolver.resolve(self.props(lid), lid)
         return ParameterSpec(logical_id=lid, name=props["Name"], type=props["Type"], value=str(props["Value"]))
-
-
-def _decode_resource_path(path: str) -> str:
-    """CloudFormation writes /items/{id} as /~1items~1{id}: a leading slash, then the
-    path with each of its slashes as ~1."""
-    if path == "/*" or "~1" not in path:
-        return path
-    return path[1:].replace("~1", "/")
-
-
-def _cors(cors) -> CorsSpec | None:
-    """SAM's Cors: a quoted origin string, or a mapping of quoted values."""
-    if not cors:
-        return None
-    unquote = lambda value: str(value).strip("'") if value is not None else None  # noqa: E731
-    if isinstance(cors, str):
-        return CorsSpec(allow_origin=unquote(cors))
-    return CorsSpec(allow_origin=unquote(cors.get("AllowOrigin", "'*'")), allow_methods=unquote(cors.get("AllowMethods")),
-                    allow_headers=unquote(cors.get("AllowHeaders")), max_age=unquote(cors.get("MaxAge")),
-                    allow_credentials=bool(cors.get("AllowCredentials", False)))
-
-
-def _logical_id_of(reference) -> str | None:
-    if isinstance(reference, dict):
-        if "Ref" in reference:
-            return reference["Ref"]
-        if "Fn::GetAtt" in reference:
-            target = reference["Fn::GetAtt"]
-            return target[0] if isinstance(target, list) else target.split(".")[0]
-    return None
-
-
-def _environment_value(value) -> str:
-    """A template value as Lambda gives it to a function: text, with booleans as CloudFormation writes them."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else str(value)

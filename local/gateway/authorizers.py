@@ -47,6 +47,8 @@ class Authorizers:
 
     async def check(self, authorizer: AuthorizerSpec, request: HttpRequest, method_arn: str, request_event) -> Verdict:
         """`request_event` builds the REQUEST authorizer's event (the proxy event's fields)."""
+        if authorizer.payload_type == "UNRUN":  # fail closed: the route is protected on AWS
+            return Verdict(denied=UNAUTHORIZED)
         identity = _identity(authorizer, request)
         if identity is None:
             return Verdict(denied=UNAUTHORIZED)

@@ -128,7 +128,7 @@ class Gateway:
             return proxy_event(request, route.event.path, path_parameters, stage=spec.stage,
                                api_id=route.event.api.lower(), account_id=self.account_id,
                                binary=_is_binary(spec, request.header("Content-Type")), now=self.wall_clock(),
-                               request_id=request_id, authorizer=authorizer_context)
+                               request_id=request_id, authorizer=authorizer_context, stage_variables=spec.variables)
 
         authorizer_context = None
         authorizer = api.authorizers.for_route(route.event) if api else None

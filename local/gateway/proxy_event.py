@@ -12,9 +12,10 @@ from local.http.messages import HttpRequest
 
 def proxy_event(request: HttpRequest, resource: str, path_parameters: dict[str, str] | None, *,
                 stage: str, api_id: str, account_id: str, binary: bool = False, now: float | None = None,
-                request_id: str | None = None, authorizer: dict | None = None) -> dict:
+                request_id: str | None = None, authorizer: dict | None = None,
+                stage_variables: dict[str, str] | None = None) -> dict:
     url = urlsplit(request.target)
-    headers, multi_headers = _single_and_multi(request.headers)
+    headers, multi_headers = _single_and_multi(_forwarded(request))
     query, multi_query = _single_and_multi(parse_qsl(url.query, keep_blank_values=True))
     now = time.time() if now is None else now
     method = request.method.upper()
@@ -33,7 +34,7 @@ def proxy_event(request: HttpRequest, resource: str, path_parameters: dict[str, 
         "queryStringParameters": query,
         "multiValueQueryStringParameters": multi_query,
         "pathParameters": path_parameters or None,
-        "stageVariables": None,
+        "stageVariables": stage_variables or None,
         "requestContext": {
             "accountId": account_id,
             "apiId": api_id,
@@ -55,6 +56,22 @@ def proxy_event(request: HttpRequest, resource: str, path_parameters: dict[str, 
         "body": body,
         "isBase64Encoded": bool(body) and binary,
     }
+
+
+def _forwarded(request: HttpRequest) -> list[tuple[str, str]]:
+    """The headers with those API Gateway adds for the function: the client's address after
+    any X-Forwarded-For it sent, and the port and scheme it came in on (on AWS 443 and https;
+    here the gateway's own)."""
+    headers = [(k, v) for k, v in request.headers if k.lower() not in _FORWARDED]
+    sent = request.header("X-Forwarded-For")
+    headers.append(("X-Forwarded-For", f"{sent}, {request.source_ip}" if sent else request.source_ip))
+    if request.local_port is not None:
+        headers.append(("X-Forwarded-Port", str(request.local_port)))
+    headers.append(("X-Forwarded-Proto", "http"))
+    return headers
+
+
+_FORWARDED = {"x-forwarded-for", "x-forwarded-port", "x-forwarded-proto"}
 
 
 @functools.lru_cache(maxsize=1024)

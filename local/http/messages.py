@@ -12,6 +12,7 @@ class HttpRequest:
     headers: list[tuple[str, str]]
     body: bytes
     source_ip: str = "127.0.0.1"
+    local_port: int | None = None  # the port it came in on (API Gateway's X-Forwarded-Port)
 
     def header(self, name: str, default: str | None = None) -> str | None:
         """A header's value by case-insensitive name (the last one, if repeated)."""

@@ -79,6 +79,8 @@ class HttpProtocol(asyncio.Protocol):
         self.connections.add(self)
         peer = transport.get_extra_info("peername")
         self.source_ip = peer[0] if peer else "127.0.0.1"
+        own = transport.get_extra_info("sockname")
+        self.local_port = own[1] if own else None
         self._wait_idle()
 
     def connection_lost(self, exc):
@@ -146,7 +148,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def on_message_complete(self):
         request = HttpRequest(self.parser.get_method().decode("ascii"), self.url.decode("latin-1"), self.headers,
-                              b"".join(self.body), self.source_ip)
+                              b"".join(self.body), self.source_ip, self.local_port)
         self._enqueue((request, self.parser.should_keep_alive(), None))
 
     # -- answering, in order ---------------------------------------------------------------

@@ -112,7 +112,8 @@ def test_generated_events_have_aws_shapes(env, args, model):
     model.model_validate(event)
     if args[0] == "apigateway":
         assert (event["httpMethod"], event["resource"], event["path"]) == ("GET", "/health", "/health")
-        assert event["queryStringParameters"] == {"x": "1"} and event["headers"] == {"X-Api-Key": "k"}
+        assert event["queryStringParameters"] == {"x": "1"}
+        assert event["headers"] == {"X-Api-Key": "k", "X-Forwarded-For": "127.0.0.1", "X-Forwarded-Proto": "http"}
         assert event["requestContext"]["stage"] == "local"
     if args[0] == "sqs":
         assert len(event["Records"]) == 3

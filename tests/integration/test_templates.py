@@ -2,8 +2,10 @@
 each comes from): each one starts, and its routes answer as AWS would answer them."""
 
 import json
+import shutil
 import urllib.error
 import urllib.request
+import zipfile
 
 import boto3
 from support import PROJECT_ROOT
@@ -52,3 +54,58 @@ def test_hello_world_runs_on_the_aws_endpoint_alone(local_env, start_local_up):
     assert status == 200, body
     assert json.loads(body) == {"message": "hello world", "path": "/hello", "stage": "Prod", "services": []}
     assert call(run, "/nothing-here")[0] == 403  # API Gateway's missing route: {"message": "Missing Authentication Token"}
+
+
+def test_parameters_mappings_and_conditions_are_honoured(local_env, start_local_up):
+    run = up(local_env, start_local_up, "parameters-and-conditions")
+    status, _, body = call(run, "/echo/hi", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert status == 200, body
+    answer = json.loads(body)
+    assert answer["word"] == "hi" and answer["stage"] == "dev"
+    assert answer["stageVariables"] == {"color": "green", "table": "local-items"}
+    port = run.gateway.rsplit(":", 1)[1]
+    assert answer["forwarded"] == {"X-Forwarded-For": "203.0.113.9, 127.0.0.1", "X-Forwarded-Port": port,
+                                   "X-Forwarded-Proto": "http"}
+    environment = answer["environment"]
+    assert environment["MODE"] == "practice" and environment["ONLY_IN_PROD"] is None
+    assert environment["FIRST_ORIGIN"] == "https://a.example" and environment["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"
+    assert environment["STACK_ID"].startswith("arn:aws:cloudformation:us-east-1:123456789012:stack/local/")
+    assert 6000 < answer["remaining_ms"] <= 7000  # Timeout: !Ref TimeoutSeconds
+    assert call(run, "/report")[0] == 403  # its function's Condition is false: no such route
+    assert call(run, "/guarded")[0] == 401  # Auth: Authorizer: !Ref AuthorizerName
+    status, _, body = call(run, "/guarded", headers={"Authorization": "let-me-in"})
+    assert status == 200 and json.loads(body)["principal"] == "tester"
+
+
+def test_parameter_overrides_flip_the_conditions(local_env, start_local_up):
+    run = up(local_env, start_local_up, "parameters-and-conditions", "--parameter-overrides", "Env=prod")
+    answer = json.loads(call(run, "/echo/x")[2])
+    assert answer["stageVariables"]["color"] == "red" and answer["environment"]["ONLY_IN_PROD"] == "yes"
+    assert answer["environment"]["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "1024"
+    assert call(run, "/report")[0] == 200
+
+
+def test_what_is_not_run_is_named_once_and_the_rest_serves(local_env, start_local_up):
+    run = up(local_env, start_local_up, "partly-unsupported")
+    warnings = [line.strip() for line in run.lines if line.strip().startswith("!!")]
+    assert any("Api: Auth.Authorizers.Users: Cognito user pool authorizer is not run here" in w for w in warnings)
+    assert any("OpenFunction: Layers: arn:aws:lambda:us-east-1:017000801446:layer:" in w for w in warnings)
+    assert any("OpenFunction: Events.Http: Type HttpApi is not run here" in w for w in warnings)
+    assert any("FromS3Function: CodeUri: code in S3 is not fetched" in w for w in warnings)
+    assert any("NodeFunction: Runtime: nodejs20.x is not run here" in w for w in warnings)
+    assert len(warnings) == 5, warnings
+    assert call(run, "/open")[:3:2] == (200, b"open")
+    assert call(run, "/members")[0] == 401  # fails closed, as the pool would refuse no token
+
+
+def test_zipped_and_inline_code_run(local_env, start_local_up, tmp_path):
+    folder = tmp_path / "zip-and-inline"
+    shutil.copytree(TEMPLATES / "zip-and-inline", folder)
+    with zipfile.ZipFile(folder / "hello.zip", "w") as bundle:
+        bundle.writestr("hello.py", "def handler(event, context):\n    return {'statusCode': 200, 'body': 'zipped'}\n")
+    env = {**local_env, "LOCAL_TEMPLATE": str(folder / "template.yaml")}
+    run = start_local_up(env).wait_ready()
+    run.gateway = next(line.split()[2] for line in run.lines if line.strip().startswith("API gateway"))
+    assert call(run, "/zipped")[:3:2] == (200, b"zipped")
+    status, _, body = call(run, "/inline", method="POST", body=b"{}")
+    assert status == 200 and json.loads(body) == {"from": "inline", "file": "index.py"}

@@ -1,0 +1,90 @@
+"""Reads a template's REST APIs into ApiSpecs: each AWS::Serverless::Api with the Globals' Api
+settings, and SAM's implicit ServerlessRestApi when an Api event names no RestApiId."""
+
+from infra.errors import TemplateError
+from local.app.model import ApiSpec, AuthorizerSpec, CorsSpec, GatewayResponseSpec, MethodSetting
+from local.app.values import logical_id_of
+
+API = "AWS::Serverless::Api"
+FUNCTION = "AWS::Serverless::Function"
+# SAM's implicit API, used by Api events that name no RestApiId.
+IMPLICIT_API = "ServerlessRestApi"
+
+
+class ApiReader:
+    def __init__(self, builder):
+        self.b = builder  # reader._Builder: the template, its resolver, and where warnings go
+
+    def read(self) -> dict[str, ApiSpec]:
+        apis = {}
+        for lid in self.b.of_type(API):
+            props = {**self.b.api_globals, **self.b.props(lid)}
+            apis[lid] = self._api(lid, props)
+        uses_implicit = any(
+            "RestApiId" not in (e.get("Properties") or {})
+            for lid in self.b.of_type(FUNCTION) for e in (self.b.props(lid).get("Events") or {}).values()
+            if e.get("Type") == "Api")
+        if uses_implicit:
+            apis[IMPLICIT_API] = self._api(IMPLICIT_API, {"StageName": "Prod", **self.b.api_globals})
+        return apis
+
+    def _api(self, lid: str, props: dict) -> ApiSpec:
+        auth = props.get("Auth", {}) or {}  # unresolved: FunctionArn must still name the function
+        props = self.b.resolver.resolve(props, lid)
+        return ApiSpec(
+            logical_id=lid, name=str(props.get("Name", lid)), stage=str(props.get("StageName", "Prod")),
+            method_settings=[MethodSetting(
+                resource_path=_decode_resource_path(setting.get("ResourcePath", "/*")),
+                http_method=setting.get("HttpMethod", "*").upper(), rate=setting.get("ThrottlingRateLimit"),
+                burst=setting.get("ThrottlingBurstLimit")) for setting in props.get("MethodSettings", []) or []],
+            authorizers={name: self._authorizer(lid, name, spec)
+                         for name, spec in (auth.get("Authorizers") or {}).items()},
+            default_authorizer=self.b.resolver.resolve(auth.get("DefaultAuthorizer"), lid),
+            variables={str(k): str(v) for k, v in (props.get("Variables") or {}).items()},
+            cors=_cors(props.get("Cors")),
+            binary_media_types=[t.replace("~1", "/") for t in props.get("BinaryMediaTypes", []) or []],
+            gateway_responses={kind: GatewayResponseSpec(
+                status=int(response["StatusCode"]) if response.get("StatusCode") is not None else None,
+                headers={str(k): str(v) for k, v in ((response.get("ResponseParameters") or {}).get("Headers")
+                                                     or {}).items()},
+                templates={str(k): str(v) for k, v in (response.get("ResponseTemplates") or {}).items()})
+                for kind, response in (props.get("GatewayResponses") or {}).items()})
+
+    def _authorizer(self, api: str, name: str, spec: dict) -> AuthorizerSpec:
+        if "FunctionArn" not in spec:  # a Cognito user pool's (UserPoolArn), or a kind SAM may add
+            kind = "Cognito user pool" if "UserPoolArn" in spec else "this kind of"
+            self.b.warn(api, f"Auth.Authorizers.{name}", f"{kind} authorizer is not run here; "
+                                                       "the routes it protects answer 401")
+            return AuthorizerSpec(name=name, function="", payload_type="UNRUN")
+        function = logical_id_of(spec.get("FunctionArn"))
+        if function not in self.b.resources:
+            raise TemplateError(self.b.path, f"authorizer {name}: FunctionArn must be !GetAtt <Function>.Arn of "
+                                           "a function in this template", resource=api)
+        identity = spec.get("Identity", {}) or {}
+        payload_type = str(spec.get("FunctionPayloadType", "TOKEN")).upper()
+        return AuthorizerSpec(
+            name=name, function=function, payload_type=payload_type,
+            header=identity.get("Header", "Authorization") if payload_type == "TOKEN" else None,
+            validation_expression=identity.get("ValidationExpression"),
+            headers=identity.get("Headers", []) or [], query_strings=identity.get("QueryStrings", []) or [],
+            ttl_s=int(identity.get("ReauthorizeEvery", 300)))
+
+
+def _decode_resource_path(path: str) -> str:
+    """CloudFormation writes /items/{id} as /~1items~1{id}: a leading slash, then the
+    path with each of its slashes as ~1."""
+    if path == "/*" or "~1" not in path:
+        return path
+    return path[1:].replace("~1", "/")
+
+
+def _cors(cors) -> CorsSpec | None:
+    """SAM's Cors: a quoted origin string, or a mapping of quoted values."""
+    if not cors:
+        return None
+    unquote = lambda value: str(value).strip("'") if value is not None else None  # noqa: E731
+    if isinstance(cors, str):
+        return CorsSpec(allow_origin=unquote(cors))
+    return CorsSpec(allow_origin=unquote(cors.get("AllowOrigin", "'*'")), allow_methods=unquote(cors.get("AllowMethods")),
+                    allow_headers=unquote(cors.get("AllowHeaders")), max_age=unquote(cors.get("MaxAge")),
+                    allow_credentials=bool(cors.get("AllowCredentials", False)))

@@ -54,18 +54,29 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--parameter-overrides", nargs="+", type=parameter_override, action=Overrides,
                              default={}, metavar="KEY=VALUE", help="template parameters")
 
+    def sam_config(command):
+        command.add_argument("--config-env", default="default", help="samconfig.toml environment (default: default)")
+        command.add_argument("--config-file", help="samconfig.toml to read (default: the one beside the template)")
+
+    def env_vars(command):
+        command.add_argument("--env-vars", metavar="FILE", help='SAM-style {"Function": {...}, "Parameters": {...}}')
+
     up = commands.add_parser("up", help="start the whole stack in the foreground; Ctrl-C stops it")
     overrides(up)
+    env_vars(up)
+    sam_config(up)
 
     invoke = commands.add_parser("invoke", help="run one function once; the result on stdout, logs on stderr")
     invoke.add_argument("function", help="logical id (or FunctionName) from template.yaml")
     invoke.add_argument("-e", "--event", metavar="FILE", help="event JSON file, or - for stdin (default: {})")
-    invoke.add_argument("--env-vars", metavar="FILE", help='SAM-style {"Function": {...}, "Parameters": {...}}')
+    env_vars(invoke)
     overrides(invoke)
+    sam_config(invoke)
 
     build = commands.add_parser("build", help="install every function's and layer's requirements.txt into "
                                               ".local/build/, as sam build does (local up does it too)")
     overrides(build)
+    sam_config(build)
 
     generate = commands.add_parser("generate-event", help="print an event in AWS's shape")
     sources = generate.add_subparsers(dest="source", required=True, metavar="SOURCE")
@@ -93,8 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     tail = event_actions.add_parser("tail", help="each delivery: type, event id, consumer, path, outcome")
     tail.add_argument("--count", type=int, help="stop after this many lines")
     tail.add_argument("--from-start", action="store_true", help="show the log kept so far first")
-    overrides(event_actions.add_parser(
-        "run", help="the event source mappings alone, for a running `up` (which starts one itself)"))
+    events_run = event_actions.add_parser(
+        "run", help="the event source mappings alone, for a running `up` (which starts one itself)")
+    overrides(events_run)
+    env_vars(events_run)
     dlq = commands.add_parser("dlq", help="dead letters: list them, or move them back")
     dlq_actions = dlq.add_subparsers(dest="action", required=True, metavar="ACTION")
     dlq_actions.add_parser("list", help="every dead-letter queue, its count and first messages")

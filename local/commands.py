@@ -9,7 +9,9 @@ import threading
 import time
 from pathlib import Path
 
+from local.app.env_vars import read_env_vars
 from local.app.project import assumed_addresses, load_app, running_addresses
+from local.app.samconfig import read_samconfig
 from local.errors import LocalError
 from local.events import dlq, shapes
 from local.events import log as event_log
@@ -27,6 +29,14 @@ def say(message: str) -> None:
     print(message, flush=True)
 
 
+def run_options(args: argparse.Namespace, settings: Settings, command: str) -> tuple[dict[str, str], Path | None]:
+    """Parameter overrides and the env-vars file: the flags, over samconfig.toml's."""
+    config = read_samconfig(settings.template_path, command, args.config_env, args.config_file)
+    overrides = {**config.parameter_overrides, **args.parameter_overrides}
+    env_file = Path(args.env_vars) if getattr(args, "env_vars", None) else config.env_vars
+    return overrides, env_file
+
+
 # -- up --------------------------------------------------------------------------------------
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -42,7 +52,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, request_stop)
 
     began = time.monotonic()
-    stack = Stack(settings, say=say, parameter_overrides=args.parameter_overrides)
+    overrides, env_file = run_options(args, settings, "up")
+    stack = Stack(settings, say=say, parameter_overrides=overrides, env_vars=env_file)
     endpoints = stack.start()
     services = endpoints.services
     elapsed = time.monotonic() - began
@@ -102,14 +113,15 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     raw, source = read_source(args.event)
     check_payload_size(raw)
     event = read_json(raw, source)
-    env_overrides = read_json(*read_source(args.env_vars)) if args.env_vars else None
+    overrides, env_file = run_options(args, settings, "invoke")
+    env_overrides = read_env_vars(env_file)
     services = running_addresses(settings)
     if services is None:
         services = assumed_addresses(settings)
         given = [redact(url) for url in (services.database_url, services.redis_url) if url]
         print(f"note: no `local up` is running on {settings.state_dir}; the function is given "
               f"{', '.join([*given, services.aws_endpoint_url])}", file=sys.stderr)
-    _, model = load_app(settings, services, args.parameter_overrides, env_overrides)
+    _, model = load_app(settings, services, overrides, env_overrides)
     runtime = Runtime(model, services.region, services.account_id, console=ConsoleLog(sys.stderr), concurrency=1,
                       build_dir=settings.build_dir)
     try:
@@ -172,7 +184,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     """What `local up` builds at start, without starting anything: for an image or an offline
     machine, and to see a failing requirements file's error at once."""
     settings = Settings.from_environ()
-    _, model = load_app(settings, running_addresses(settings) or assumed_addresses(settings), args.parameter_overrides)
+    overrides, _ = run_options(args, settings, "build")
+    _, model = load_app(settings, running_addresses(settings) or assumed_addresses(settings), overrides)
     runtime = Runtime(model, "us-east-1", "000000000000", console=ConsoleLog(sys.stderr), build_dir=settings.build_dir)
     failed = []
     try:
@@ -189,7 +202,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_events(args: argparse.Namespace) -> int:
     settings = Settings.from_environ()
     if args.action == "run":
-        return event_runner.run(settings, args.parameter_overrides)
+        return event_runner.run(settings, args.parameter_overrides, args.env_vars and Path(args.env_vars))
     event_log.tail(running_addresses(settings) or assumed_addresses(settings), say, args.count, args.from_start)
     return 0
 

@@ -10,12 +10,14 @@ in reverse order.
 import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from infra.aws import AwsClients
 from infra.provision import deployment_for, provision
 from infra.template import load_template
 from local import settings as names
 from local.app.declaration import Declaration, read_declaration
+from local.app.env_vars import read_env_vars
 from local.app.project import Addresses, forget_addresses, load_app, record_addresses, stack_name
 from local.app.setup_commands import run_setup
 from local.build.dependencies import Built
@@ -55,10 +57,12 @@ def serving(model, region: str, account_id: str, aws_endpoint_url: str | None, *
 
 
 class Stack:
-    def __init__(self, settings: Settings, say=print, parameter_overrides: dict[str, str] | None = None):
+    def __init__(self, settings: Settings, say=print, parameter_overrides: dict[str, str] | None = None,
+                 env_vars: Path | None = None):
         self.settings = settings
         self.say = say
         self.parameter_overrides = parameter_overrides or {}
+        self.env_vars = env_vars  # SAM's --env-vars file, for the functions here and in the event runner
         self.run_dir = settings.state_dir / "run"
         self._supervisor = Supervisor(self.run_dir, say, after_restart=self._after_restart)
         self._runtime: Runtime | None = None
@@ -71,11 +75,12 @@ class Stack:
     def start(self) -> Endpoints:
         s = self.settings
         template = load_template(s.template_path)  # a broken template stops us before anything runs
+        env_overrides = read_env_vars(self.env_vars)  # so does a broken env-vars file
         self.declaration = declaration = read_declaration(s.template_path, template)
         self._lock.acquire()
         try:
             embedded = self._embedded_services(declaration)
-            runner = EventRunner(s.state_dir, self.parameter_overrides)
+            runner = EventRunner(s.state_dir, self.parameter_overrides, self.env_vars)
             for service in [*embedded, runner]:
                 stale = stop_stale(self.run_dir, service.name, service.stop_signal)
                 if stale:
@@ -98,7 +103,7 @@ class Stack:
             deployment = deployment_for(clients, stack_name(s, declaration), self.parameter_overrides)
             services = Addresses(database_url=urls["database"], redis_url=urls["redis"], aws_endpoint_url=urls["aws"],
                                  region=s.region, account_id=deployment.account_id, pid=os.getpid())
-            resolver, model = load_app(s, services, self.parameter_overrides, template=template)
+            resolver, model = load_app(s, services, self.parameter_overrides, env_overrides, template=template)
             for warning in model.warnings:  # what the template has and this emulator does not run
                 self.say(f"  !!  {warning}")
             secrets_file, secure = s.state_dir / "secrets.json", declaration.secure_parameters

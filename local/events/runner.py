@@ -16,6 +16,7 @@ from pathlib import Path
 
 import psutil
 
+from local.app.env_vars import read_env_vars
 from local.app.project import load_app, running_addresses
 from local.errors import LocalError
 from local.events.sources import EventSources
@@ -30,11 +31,11 @@ def ready_file(run_dir: Path) -> Path:
     return Path(run_dir) / f"{NAME}.ready"
 
 
-def run(settings: Settings, parameter_overrides: dict[str, str]) -> int:
+def run(settings: Settings, parameter_overrides: dict[str, str], env_vars: Path | None = None) -> int:
     services = running_addresses(settings)
     if services is None:
         raise LocalError(f"no `python -m local up` is running on {settings.state_dir}; start it first")
-    _, model = load_app(settings, services, parameter_overrides)
+    _, model = load_app(settings, services, parameter_overrides, read_env_vars(env_vars))
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -61,9 +62,10 @@ class EventRunner:
     name = NAME
     stop_signal = signal.SIGTERM
 
-    def __init__(self, state_dir: Path, parameter_overrides: dict[str, str]):
+    def __init__(self, state_dir: Path, parameter_overrides: dict[str, str], env_vars: Path | None = None):
         self.run_dir = Path(state_dir) / "run"
         self.parameter_overrides = parameter_overrides
+        self.env_vars = env_vars
         self._process: ManagedProcess | None = None
 
     def process(self, run_dir: Path) -> ManagedProcess:
@@ -71,6 +73,8 @@ class EventRunner:
         argv = [sys.executable, "-m", "local", "events", "run"]
         if self.parameter_overrides:
             argv += ["--parameter-overrides", *(f"{k}={v}" for k, v in self.parameter_overrides.items())]
+        if self.env_vars:
+            argv += ["--env-vars", str(Path(self.env_vars).resolve())]
         # No log file: the consumers' logs go to the terminal of `local up`, as before.
         self._process = ManagedProcess(ProcessSpec(self.name, argv, log_path=None), run_dir)
         return self._process

@@ -10,6 +10,8 @@ import zipfile
 import boto3
 from support import PROJECT_ROOT
 
+from local.services.procs import free_port
+
 TEMPLATES = PROJECT_ROOT / "tests" / "templates"
 
 
@@ -109,3 +111,15 @@ def test_zipped_and_inline_code_run(local_env, start_local_up, tmp_path):
     assert call(run, "/zipped")[:3:2] == (200, b"zipped")
     status, _, body = call(run, "/inline", method="POST", body=b"{}")
     assert status == 200 and json.loads(body) == {"from": "inline", "file": "index.py"}
+
+
+def test_samconfig_and_env_vars_apply_as_in_sam_cli(local_env, start_local_up, tmp_path):
+    run = up(local_env, start_local_up, "samconfig-and-env")
+    assert call(run, "/greet")[2] == b"hola, the world! [debug] -"  # only declared variables change
+    run.cleanup()
+    flags = tmp_path / "flags.json"
+    flags.write_text('{"GreetFunction": {"PUNCTUATION": "?"}}')
+    env = {**local_env, "LOCAL_GATEWAY_PORT": str(free_port()), "LOCAL_LAMBDA_PORT": str(free_port())}
+    again = up(env, start_local_up, "samconfig-and-env", "--config-env", "other", "--env-vars", str(flags),
+               "--parameter-overrides", "Audience=flags")
+    assert call(again, "/greet")[2] == b"salut, flags? [info] -"  # flags win; another environment

@@ -4,9 +4,9 @@
 
 Each server answers the same trivial GET on 127.0.0.1; wrk (Debian's package) loads each in
 turn. Ours goes through the whole chain: route, stage throttle, a cached TOKEN authorizer,
-the proxy event, the function runtime (2 warm instances) and the proxy response. A second
-wrk run with one connection gives the p50 latency, from which the p50 of a direct invoke
-through the runtime is subtracted: the latency the gateway adds.
+the proxy event, the function runtime (instances on demand, with the default ceiling) and
+the proxy response. A second wrk run with one connection gives the p50 latency, from which
+the p50 of a direct invoke through the runtime is subtracted: the latency the gateway adds.
 """
 
 import argparse
@@ -53,7 +53,6 @@ Resources:
       CodeUri: fn
       Handler: app.hello
       Runtime: python3.11
-      ReservedConcurrentExecutions: 2
       Events:
         Get: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /hello, Method: get}}
   Authorizer:
@@ -153,6 +152,7 @@ def main() -> None:
         (scratch / "template.yaml").write_text(textwrap.dedent(TEMPLATE))
         template = load_template(scratch / "template.yaml")
         model = build_model(scratch / "template.yaml", template, Resolver(template, Deployment()), {})
+        # Default settings: instances start on demand up to the local ceiling (LOCAL_MAX_INSTANCES).
         runtime = Runtime(model, "us-east-1", "123456789012", console=ConsoleLog(io.StringIO()))
         gateway = Gateway(model, runtime, "123456789012", access_log=AccessLog(io.StringIO()))
         server = HttpServer(gateway, free_port(), loop=runtime.loop)
@@ -160,7 +160,7 @@ def main() -> None:
         try:
             url = f"{server.url}/hello"
             wait_until_up(url, {"Authorization": TOKEN})
-            runtime.invoke("Hello", {})  # both instances warm before timing
+            runtime.invoke("Hello", {})  # one instance warm before timing
             results["local gateway"] = wrk(url, headers=[f"Authorization: {TOKEN}"], **load)
             single = wrk(url, seconds=args.seconds, connections=1, threads=1, headers=[f"Authorization: {TOKEN}"])
             direct = direct_invoke_p50_ms(runtime)

@@ -33,6 +33,11 @@ TEMPLATE = "LOCAL_TEMPLATE"
 STACK_NAME = "LOCAL_STACK_NAME"
 # Fire every schedule this many seconds apart instead of at its own times, to see one work now.
 SCHEDULE_SECONDS = "LOCAL_SCHEDULE_SECONDS"
+# The most instances of one function that run at once when its template sets no
+# ReservedConcurrentExecutions: Lambda's account limit (1,000) is more processes than one machine
+# holds, so past this ceiling a request waits for a free instance instead.
+MAX_INSTANCES = "LOCAL_MAX_INSTANCES"
+DEFAULT_MAX_INSTANCES = 10
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BUILD_DIR = PROJECT_ROOT / ".local" / "build"
@@ -56,6 +61,7 @@ class Settings:
     aws_endpoint_url: str | None = None
     schedule_every_s: float | None = None
     build_dir: Path = DEFAULT_BUILD_DIR
+    max_instances: int = DEFAULT_MAX_INSTANCES
 
     @classmethod
     def from_environ(cls, environ=None) -> "Settings":
@@ -77,6 +83,7 @@ class Settings:
             aws_endpoint_url=_url(env, AWS_ENDPOINT_URL, {"http", "https"}),
             schedule_every_s=_seconds(env, SCHEDULE_SECONDS),
             build_dir=Path(env.get(BUILD_DIR) or DEFAULT_BUILD_DIR).resolve(),
+            max_instances=_count(env, MAX_INSTANCES, DEFAULT_MAX_INSTANCES),
         )
 
 
@@ -86,6 +93,15 @@ def _port(env, name: str, default: int) -> int:
         return default
     if not raw.isdigit() or not 0 < int(raw) < 65536:
         raise LocalError(f"{name}={raw!r} is not a port number (1-65535)")
+    return int(raw)
+
+
+def _count(env, name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise LocalError(f"{name}={raw!r} is not a whole number above 0")
     return int(raw)
 
 

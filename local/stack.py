@@ -35,7 +35,7 @@ from local.services.postgres import EmbeddedPostgres
 from local.services.procs import ensure_port_free, stop_stale
 from local.services.redis import EmbeddedRedis
 from local.services.run_lock import RunLock
-from local.settings import Settings
+from local.settings import DEFAULT_MAX_INSTANCES, Settings
 from local.supervisor import READY_TIMEOUT, Supervisor, say_state_note
 
 
@@ -48,10 +48,11 @@ class Endpoints:
 
 
 def serving(model, region: str, account_id: str, aws_endpoint_url: str | None, *, console_log: ConsoleLog | None = None,
-            access_log: AccessLog | None = None, build_dir=None, app_name: str = "local") -> tuple[Runtime, Gateway]:
+            access_log: AccessLog | None = None, build_dir=None, app_name: str = "local",
+            max_instances: int = DEFAULT_MAX_INSTANCES) -> tuple[Runtime, Gateway]:
     """The template's functions and the gateway in front of them, its console included: what
     `local up` serves on its port, and what tests drive without a socket. Stop the runtime."""
-    runtime = Runtime(model, region, account_id, console=console_log, build_dir=build_dir)
+    runtime = Runtime(model, region, account_id, console=console_log, build_dir=build_dir, max_instances=max_instances)
     console = WebConsole(model, runtime, aws_endpoint_url, region, app_name)
     return runtime, Gateway(model, runtime, account_id, region, access_log=access_log, console=console)
 
@@ -119,7 +120,8 @@ class Stack:
                                   step)
 
             self._runtime, gateway_app = serving(model, s.region, deployment.account_id, urls["aws"],
-                                                 build_dir=s.build_dir, app_name=declaration.name)
+                                                 build_dir=s.build_dir, app_name=declaration.name,
+                                                 max_instances=s.max_instances)
             step = self._done(say_builds(self._runtime.build_all(), self.say), step)
             loop = self._runtime.loop  # one event loop serves both and every function's pipes
             gateway = HttpServer(gateway_app, s.gateway_port, s.bind_host, loop=loop)

@@ -39,7 +39,8 @@ def run(settings: Settings, parameter_overrides: dict[str, str], env_vars: Path 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    runtime = Runtime(model, services.region, services.account_id, build_dir=settings.build_dir)
+    runtime = Runtime(model, services.region, services.account_id, build_dir=settings.build_dir,
+                      max_instances=settings.max_instances)
     sources = EventSources(model, runtime, services.aws_endpoint_url, services.redis_url, services.region,
                            services.account_id, schedule_every_s=settings.schedule_every_s)
     marker = ready_file(settings.state_dir / "run")

@@ -42,6 +42,9 @@ HEADERS_TOO_LARGE = Answer("DEFAULT_4XX", 431, {"message": "Request Header Field
 BAD_REQUEST = Answer("DEFAULT_4XX", 400, {"message": "Bad Request"})
 # A function error or a malformed proxy response.
 INTERNAL_ERROR = Answer("DEFAULT_5XX", 502, {"message": "Internal server error"})
+# Lambda refused the call (its reserved concurrency was reached): a 500, not the 429 Lambda
+# gave, since the client did nothing wrong.
+LAMBDA_THROTTLED = Answer("DEFAULT_5XX", 500, {"message": "Internal server error"})
 TIMED_OUT = Answer("INTEGRATION_TIMEOUT", 504, {"message": "Endpoint request timed out"})
 
 

@@ -23,6 +23,7 @@ from local.gateway.answers import (
     BAD_REQUEST,
     HEADERS_TOO_LARGE,
     INTERNAL_ERROR,
+    LAMBDA_THROTTLED,
     MAX_BODY_BYTES,
     MISSING_TOKEN,
     THROTTLED,
@@ -36,6 +37,7 @@ from local.gateway.proxy_event import proxy_event
 from local.gateway.routes import Route, RouteTable
 from local.gateway.throttle import Throttle
 from local.http.messages import HttpRequest, HttpResponse
+from local.runtime.pool import Throttled
 from local.runtime.runtime import Runtime
 
 MAX_HEADER_BYTES = 10 * 1024
@@ -139,7 +141,10 @@ class Gateway:
                 return route, self._with_cors(spec, render(verdict.denied, spec, request, request_id))
             authorizer_context = verdict.context
 
-        outcome = await self._invoke(route, event(authorizer_context))
+        try:
+            outcome = await self._invoke(route, event(authorizer_context))
+        except Throttled:
+            return route, LAMBDA_THROTTLED
         if outcome is None:
             return route, TIMED_OUT
         if outcome.failed:
@@ -151,13 +156,24 @@ class Gateway:
 
     async def _invoke(self, route: Route, event: dict):
         """The function's outcome, or None past the integration timeout, when the function runs
-        on to its own timeout, as on AWS."""
-        call = self.runtime.invoke_async(route.function, event)
+        on to its own timeout, as on AWS. The integration's clock starts when an instance takes
+        the call: waiting for one under the local ceiling is this machine's doing, not the
+        function's. Raises Throttled at the function's reserved concurrency."""
+        started = asyncio.Event()
+        call = asyncio.ensure_future(self.runtime.invoke_async(route.function, event, on_start=started.set,
+                                                               throttle=True))
         limit_s = route.event.timeout_ms / 1000
         if self.runtime.spec(route.function).timeout <= limit_s:
             return await call  # its own timeout comes first: no need for a timer
+        waiting = asyncio.ensure_future(started.wait())
         try:
-            return await asyncio.wait_for(asyncio.shield(asyncio.ensure_future(call)), limit_s)
+            await asyncio.wait({call, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiting.cancel()
+        if call.done():
+            return call.result()
+        try:
+            return await asyncio.wait_for(asyncio.shield(call), limit_s)
         except asyncio.TimeoutError:
             return None
 

@@ -8,15 +8,16 @@ import re
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from local.http.messages import HttpRequest, HttpResponse, json_response
+from local.runtime.pool import Throttled
 from local.runtime.runtime import RequestEntityTooLarge, Runtime, UnknownFunction, check_payload_size
 
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 
 
-def aws_error(status: int, error_type: str, message: str) -> HttpResponse:
+def aws_error(status: int, error_type: str, message: str, **fields) -> HttpResponse:
     # boto3 reads the error code from this header, the message from the body.
-    return json_response(status, {"Type": "User", "message": message}, [("x-amzn-ErrorType", error_type)])
+    return json_response(status, {"Type": "User", "message": message, **fields}, [("x-amzn-ErrorType", error_type)])
 
 
 class LambdaInvokeApi:
@@ -61,7 +62,10 @@ class LambdaInvokeApi:
             task.add_done_callback(self._event_invocations.discard)
             return HttpResponse(202, [], b"")
 
-        outcome = await self.runtime.invoke_async(spec.logical_id, event)
+        try:
+            outcome = await self.runtime.invoke_async(spec.logical_id, event, throttle=True)
+        except Throttled:
+            return aws_error(429, Throttled.error_type, "Rate Exceeded.", Reason=Throttled.reason)
         headers = [("Content-Type", "application/json"), ("X-Amz-Executed-Version", "$LATEST"),
                    ("X-Amzn-RequestId", outcome.request_id)]
         if outcome.failed:

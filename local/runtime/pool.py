@@ -1,5 +1,9 @@
-"""The warm instances of one function: reused across invocations, at most N at once, replaced
-when they fail or when the code changes."""
+"""The warm instances of one function: started on demand, reused across invocations, replaced
+when they fail or when the code changes.
+
+How many run at once: the function's ReservedConcurrentExecutions, as on Lambda, where a
+synchronous call past it is throttled; else the local ceiling (LOCAL_MAX_INSTANCES), past which
+a call waits for an instance to come free, since the ceiling is this machine's, not AWS's."""
 
 import asyncio
 import time
@@ -7,11 +11,20 @@ import uuid
 from dataclasses import dataclass, field
 
 from local.build.pip_target import BuildFailed
+from local.errors import LocalError
 from local.runtime import logs
 from local.runtime.code_watch import CodeWatch
 from local.runtime.instance import FunctionInstance, Outcome
+from local.settings import DEFAULT_MAX_INSTANCES
 
-DEFAULT_CONCURRENCY = 4
+
+class Throttled(LocalError):
+    """A synchronous call found every instance its reserved concurrency allows busy."""
+    error_type = "TooManyRequestsException"
+    reason = "ReservedFunctionConcurrentInvocationLimitExceeded"
+
+    def __init__(self, function: str, limit: int):
+        super().__init__(f"Rate Exceeded. ({function}: ReservedConcurrentExecutions {limit}, all busy)")
 
 
 @dataclass
@@ -39,23 +52,32 @@ class FunctionPool:
     """Lives on the runtime's event loop; every method is called from it."""
 
     def __init__(self, spec, prepare, environment: dict[str, str], console: logs.ConsoleLog,
-                 concurrency: int | None = None, watch: CodeWatch | None = None, record=None):
+                 concurrency: int | None = None, watch: CodeWatch | None = None, record=None,
+                 max_instances: int = DEFAULT_MAX_INSTANCES):
         self.spec = spec
         self.record = record  # called with every finished Invocation (the web console keeps the latest)
         # A coroutine function giving a new instance's config, after building what changed.
         self.prepare = prepare
         self.environment = environment
         self.console = console
-        self.limit = concurrency or spec.reserved_concurrency or DEFAULT_CONCURRENCY
+        # `concurrency` is the caller's own cap (a one-off `local invoke` wants one instance).
+        self.limit = concurrency or spec.reserved_concurrency or max_instances
+        self.throttles = concurrency is None and spec.reserved_concurrency is not None
         self.watch = watch or CodeWatch([spec.code_dir, *spec.layer_dirs])
         self._idle: list[FunctionInstance] = []
         self._count = 0
         self._available = asyncio.Condition()
         self._closed = False
 
-    async def invoke(self, event, request_id: str | None = None) -> Invocation:
+    async def invoke(self, event, request_id: str | None = None, *, on_start=None, throttle: bool = False) -> Invocation:
+        """`throttle`: a synchronous caller (API Gateway, the Invoke API) is refused with Throttled
+        at the reserved concurrency, as Lambda refuses it; event sources and asynchronous
+        invocations wait, as Lambda's pollers and queues do. `on_start` is called once an
+        instance has taken the call: time spent waiting before it is not the function's."""
         request_id = request_id or str(uuid.uuid4())
-        instance = await self._acquire(self.watch.generation())
+        instance = await self._acquire(self.watch.generation(), throttle)
+        if on_start is not None:
+            on_start()
         result = Invocation(request_id, self.spec.logical_id)
         try:
             if not instance.started:  # cold: start it now, inside this invocation
@@ -110,7 +132,7 @@ class FunctionPool:
             self.record(result)
         return result
 
-    async def _acquire(self, generation: int) -> FunctionInstance:
+    async def _acquire(self, generation: int, throttle: bool) -> FunctionInstance:
         async with self._available:
             while True:
                 if self._closed:
@@ -126,6 +148,8 @@ class FunctionPool:
                 if self._count < self.limit:
                     self._count += 1
                     return FunctionInstance(self.environment, generation)
+                if throttle and self.throttles:
+                    raise Throttled(self.spec.logical_id, self.limit)
                 await self._available.wait()
 
     async def _release(self, instance: FunctionInstance) -> None:

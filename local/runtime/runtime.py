@@ -24,7 +24,7 @@ from local.runtime.instance import MAX_PAYLOAD_BYTES, WORKER_SCRIPT
 from local.runtime.logs import ConsoleLog
 from local.runtime.pool import FunctionPool, Invocation
 from local.runtime.surroundings import build_units, import_path
-from local.settings import DEFAULT_BUILD_DIR
+from local.settings import DEFAULT_BUILD_DIR, DEFAULT_MAX_INSTANCES
 
 # What a function inherits of the emulator's own environment: enough to run Python, no more.
 INHERITED_VARIABLES = ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR")
@@ -54,7 +54,8 @@ class Runtime:
     Invoke API) await `invoke_async`; everything else calls `invoke`."""
 
     def __init__(self, model: AppModel, region: str, account_id: str, console: ConsoleLog | None = None,
-                 concurrency: int | None = None, loop: BackgroundLoop | None = None, build_dir: Path | None = None):
+                 concurrency: int | None = None, loop: BackgroundLoop | None = None, build_dir: Path | None = None,
+                 max_instances: int = DEFAULT_MAX_INSTANCES):
         self.model = model
         self.build_dir = Path(build_dir or DEFAULT_BUILD_DIR)
         self.dependencies = DependencyCache(self.build_dir, announce=self._announce_build)
@@ -63,6 +64,7 @@ class Runtime:
         self.region, self.account_id = region, account_id
         self.console = console or ConsoleLog()
         self.concurrency = concurrency
+        self.max_instances = max_instances
         self._owns_loop = loop is None
         self.loop = loop or BackgroundLoop()
         self._pools: dict[str, FunctionPool] = {}  # touched only on the loop
@@ -74,8 +76,10 @@ class Runtime:
             raise UnknownFunction(name, list(self.model.functions))
         return spec
 
-    async def invoke_async(self, name: str, event, request_id: str | None = None) -> Invocation:
-        return await self._pool(name).invoke(event, request_id)
+    async def invoke_async(self, name: str, event, request_id: str | None = None, *, on_start=None,
+                           throttle: bool = False) -> Invocation:
+        """See FunctionPool.invoke for `on_start` and `throttle`."""
+        return await self._pool(name).invoke(event, request_id, on_start=on_start, throttle=throttle)
 
     def invoke(self, name: str, event, request_id: str | None = None) -> Invocation:
         self.spec(name)  # an unknown name fails here, in the caller's thread
@@ -98,7 +102,7 @@ class Runtime:
             log_stream = uuid.uuid4().hex
             pool = FunctionPool(spec, lambda: self._instance_config(spec, log_stream),
                                 self._environment(spec, log_stream), self.console, self.concurrency,
-                                record=self.recent.append)
+                                record=self.recent.append, max_instances=self.max_instances)
             self._pools[spec.logical_id] = pool
         return pool
 

@@ -1,8 +1,10 @@
 """Reads a template's REST APIs into ApiSpecs: each AWS::Serverless::Api with the Globals' Api
-settings, and SAM's implicit ServerlessRestApi when an Api event names no RestApiId."""
+settings, and SAM's implicit ServerlessRestApi when an Api event names no RestApiId. An API's
+OpenAPI definition adds routes (`routes`, for the functions) and authorizers."""
 
 from infra.errors import TemplateError
-from local.app.model import ApiSpec, AuthorizerSpec, CorsSpec, GatewayResponseSpec, MethodSetting
+from local.app.model import ApiEvent, ApiSpec, AuthorizerSpec, CorsSpec, GatewayResponseSpec, MethodSetting
+from local.app.openapi_reader import OpenApiReader
 from local.app.values import logical_id_of
 
 API = "AWS::Serverless::Api"
@@ -14,6 +16,12 @@ IMPLICIT_API = "ServerlessRestApi"
 class ApiReader:
     def __init__(self, builder):
         self.b = builder  # reader._Builder: the template, its resolver, and where warnings go
+        self.routes: list[tuple[str, ApiEvent]] = []  # (function, event) from OpenAPI definitions
+        functions_by_arn = {}
+        for lid in builder.of_type(FUNCTION):
+            functions_by_arn[builder.resolver.get_att(lid, "Arn")] = lid
+            functions_by_arn.setdefault(builder.resolver.physical_name(lid), lid)
+        self.openapi = OpenApiReader(builder, functions_by_arn)
 
     def read(self) -> dict[str, ApiSpec]:
         apis = {}
@@ -30,8 +38,11 @@ class ApiReader:
 
     def _api(self, lid: str, props: dict) -> ApiSpec:
         auth = props.get("Auth", {}) or {}  # unresolved: FunctionArn must still name the function
-        props = self.b.resolver.resolve(props, lid)
-        return ApiSpec(
+        definition = None
+        if props.get("DefinitionBody") is not None or props.get("DefinitionUri") is not None:
+            definition = self.openapi.read(lid, props.get("DefinitionBody"), props.get("DefinitionUri"))
+        props = self.b.resolver.resolve({k: v for k, v in props.items() if k != "DefinitionBody"}, lid)
+        spec = ApiSpec(
             logical_id=lid, name=str(props.get("Name", lid)), stage=str(props.get("StageName", "Prod")),
             method_settings=[MethodSetting(
                 resource_path=_decode_resource_path(setting.get("ResourcePath", "/*")),
@@ -49,6 +60,11 @@ class ApiReader:
                                                      or {}).items()},
                 templates={str(k): str(v) for k, v in (response.get("ResponseTemplates") or {}).items()})
                 for kind, response in (props.get("GatewayResponses") or {}).items()})
+        if definition is not None:
+            self.routes += definition.routes
+            spec.authorizers = {**definition.authorizers, **spec.authorizers}  # SAM's Auth adds to the body's
+            spec.binary_media_types += [t.replace("~1", "/") for t in definition.binary_media_types]
+        return spec
 
     def _authorizer(self, api: str, name: str, spec: dict) -> AuthorizerSpec:
         if "FunctionArn" not in spec:  # a Cognito user pool's (UserPoolArn), or a kind SAM may add

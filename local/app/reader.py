@@ -47,10 +47,15 @@ def build_model(template_path: Path, template: dict, resolver: Resolver,
         spec = builder.function(lid, layers, service_environment or {}, env_overrides or {})
         if spec is not None:
             functions[lid] = spec
+    api_reader = ApiReader(builder)
+    apis = api_reader.read()
+    for function, event in api_reader.routes:
+        if function in functions:  # else it is not run here, and warned about already
+            functions[function].api_events.append(event)
     return AppModel(
         functions=functions,
         layers=layers,
-        apis=ApiReader(builder).read(),
+        apis=apis,
         queues={lid: builder.queue(lid) for lid in builder.of_type(QUEUE)},
         topics={lid: TopicSpec(logical_id=lid, name=resolver.physical_name(lid), arn=resolver.ref(lid))
                 for lid in builder.of_type(TOPIC)},

@@ -123,3 +123,23 @@ def test_samconfig_and_env_vars_apply_as_in_sam_cli(local_env, start_local_up, t
     again = up(env, start_local_up, "samconfig-and-env", "--config-env", "other", "--env-vars", str(flags),
                "--parameter-overrides", "Audience=flags")
     assert call(again, "/greet")[2] == b"salut, flags? [info] -"  # flags win; another environment
+
+
+def test_openapi_definitions_route_and_authorize(local_env, start_local_up):
+    run = up(local_env, start_local_up, "openapi-definitions")
+    warnings = [line.strip() for line in run.lines if line.strip().startswith("!!")]
+    assert warnings == ["!!  PetsApi: DefinitionBody: GET /status: a mock integration is not run here (aws_proxy "
+                        "only); not served"]
+    status, _, body = call(run, "/pets")
+    assert status == 200, body
+    assert json.loads(body) == {"method": "GET", "resource": "/pets", "path": "/pets", "stage": "v1",
+                                "pathParameters": None, "principal": None}
+    assert call(run, "/pets/rex/toys", method="DELETE")[0] == 401  # no X-Pet-Key
+    assert call(run, "/pets/rex/toys", method="DELETE", headers={"X-Pet-Key": "wrong"})[0] == 403
+    status, _, body = call(run, "/pets/rex/toys", method="DELETE", headers={"X-Pet-Key": "open-sesame"})
+    assert status == 200, body
+    assert json.loads(body) == {"method": "DELETE", "resource": "/pets/{proxy+}", "path": "/pets/rex/toys",
+                                "stage": "v1", "pathParameters": {"proxy": "rex/toys"}, "principal": "pet-owner"}
+    status, _, body = call(run, "/legacy/7")
+    assert status == 200 and json.loads(body)["stage"] == "legacy" and json.loads(body)["pathParameters"] == {"id": "7"}
+    assert call(run, "/status")[0] == 403  # the mock integration is not served: API Gateway's missing route

@@ -42,7 +42,11 @@ _NAME_PROPERTIES = {
     "AWS::Serverless::Function": "FunctionName",
     "AWS::Serverless::LayerVersion": "LayerName",
     "AWS::Serverless::Api": "Name",
+    "AWS::Lambda::Function": "FunctionName",
+    "AWS::Lambda::LayerVersion": "LayerName",
 }
+_FUNCTIONS = ("AWS::Serverless::Function", "AWS::Lambda::Function")
+_LAYERS = ("AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion")
 
 
 # What Ref AWS::NoValue leaves: the property (or list item) is removed, as CloudFormation does.
@@ -156,7 +160,7 @@ class Resolver:
         name = resource.get("Properties", {}).get(prop) if prop else None
         if name is None:
             # Locally a function is known by its logical id, as `sam local` names it.
-            if resource["Type"] == "AWS::Serverless::Function":
+            if resource["Type"] in _FUNCTIONS:
                 return logical_id
             return f"{self.deployment.stack_name}-{logical_id}"
         return str(self.resolve(name, logical_id))
@@ -176,9 +180,9 @@ class Resolver:
             return self.queue_url(self.physical_name(name))
         if kind == "AWS::SNS::Topic":
             return self.arn("sns", self.physical_name(name))
-        if kind == "AWS::Serverless::LayerVersion":
+        if kind in _LAYERS:
             return self.arn("lambda", f"layer:{self.physical_name(name)}:1")
-        if kind == "AWS::Serverless::Api":
+        if kind in ("AWS::Serverless::Api", "AWS::ApiGateway::RestApi"):
             return f"{d.stack_name}-{name}".lower()
         return self.physical_name(name)
 
@@ -192,6 +196,9 @@ class Resolver:
             "AWS::S3::Bucket": {"Arn": lambda: f"arn:aws:s3:::{name}",
                                 "DomainName": lambda: f"{name}.s3.amazonaws.com"},
             "AWS::Serverless::Function": {"Arn": lambda: self.arn("lambda", f"function:{name}")},
+            "AWS::Lambda::Function": {"Arn": lambda: self.arn("lambda", f"function:{name}")},
+            # The id of a REST API's root resource ("/"), as AWS::ApiGateway::Resource's ParentId names it.
+            "AWS::ApiGateway::RestApi": {"RootResourceId": lambda: f"{logical_id.lower()}-root"},
         }.get(kind, {})
         if attribute in values:
             return values[attribute]()

@@ -3,9 +3,11 @@ settings, and SAM's implicit ServerlessRestApi when an Api event names no RestAp
 OpenAPI definition adds routes (`routes`, for the functions) and authorizers."""
 
 from infra.errors import TemplateError
+from local.app.cfn_api_reader import CloudFormationApiReader
+from local.app.cfn_shapes import LAMBDA_FUNCTION
 from local.app.model import ApiEvent, ApiSpec, AuthorizerSpec, CorsSpec, GatewayResponseSpec, MethodSetting
 from local.app.openapi_reader import OpenApiReader
-from local.app.values import logical_id_of
+from local.app.values import decode_resource_path, logical_id_of
 
 API = "AWS::Serverless::Api"
 FUNCTION = "AWS::Serverless::Function"
@@ -18,10 +20,11 @@ class ApiReader:
         self.b = builder  # reader._Builder: the template, its resolver, and where warnings go
         self.routes: list[tuple[str, ApiEvent]] = []  # (function, event) from OpenAPI definitions
         functions_by_arn = {}
-        for lid in builder.of_type(FUNCTION):
+        for lid in builder.of_type(FUNCTION) + builder.of_type(LAMBDA_FUNCTION):
             functions_by_arn[builder.resolver.get_att(lid, "Arn")] = lid
             functions_by_arn.setdefault(builder.resolver.physical_name(lid), lid)
         self.openapi = OpenApiReader(builder, functions_by_arn)
+        self.cloudformation = CloudFormationApiReader(builder, functions_by_arn, self.openapi)
 
     def read(self) -> dict[str, ApiSpec]:
         apis = {}
@@ -34,6 +37,8 @@ class ApiReader:
             if e.get("Type") == "Api")
         if uses_implicit:
             apis[IMPLICIT_API] = self._api(IMPLICIT_API, {"StageName": "Prod", **self.b.api_globals})
+        apis.update(self.cloudformation.read())
+        self.routes += self.cloudformation.routes
         return apis
 
     def _api(self, lid: str, props: dict) -> ApiSpec:
@@ -45,7 +50,7 @@ class ApiReader:
         spec = ApiSpec(
             logical_id=lid, name=str(props.get("Name", lid)), stage=str(props.get("StageName", "Prod")),
             method_settings=[MethodSetting(
-                resource_path=_decode_resource_path(setting.get("ResourcePath", "/*")),
+                resource_path=decode_resource_path(setting.get("ResourcePath", "/*")),
                 http_method=setting.get("HttpMethod", "*").upper(), rate=setting.get("ThrottlingRateLimit"),
                 burst=setting.get("ThrottlingBurstLimit")) for setting in props.get("MethodSettings", []) or []],
             authorizers={name: self._authorizer(lid, name, spec)
@@ -84,14 +89,6 @@ class ApiReader:
             validation_expression=identity.get("ValidationExpression"),
             headers=identity.get("Headers", []) or [], query_strings=identity.get("QueryStrings", []) or [],
             ttl_s=int(identity.get("ReauthorizeEvery", 300)))
-
-
-def _decode_resource_path(path: str) -> str:
-    """CloudFormation writes /items/{id} as /~1items~1{id}: a leading slash, then the
-    path with each of its slashes as ~1."""
-    if path == "/*" or "~1" not in path:
-        return path
-    return path[1:].replace("~1", "/")
 
 
 def _cors(cors) -> CorsSpec | None:

@@ -132,26 +132,38 @@ class OpenApiReader:
         if function is None:
             raise TemplateError(self.b.path, f"{prop}: authorizer {name}: authorizerUri names no function of this "
                                              "template", resource=api)
-        sources = [part.strip() for part in str(extension.get("identitySource") or
-                                                scheme.get("name") and f"method.request.header.{scheme['name']}"
-                                                or "method.request.header.Authorization").split(",")]
-        headers = [s.removeprefix("method.request.header.") for s in sources if s.startswith("method.request.header.")]
-        queries = [s.removeprefix("method.request.querystring.") for s in sources
-                   if s.startswith("method.request.querystring.")]
-        token = kind == "token"
-        return AuthorizerSpec(
-            name=name, function=function, payload_type=kind.upper(),
-            header=(headers[0] if headers else "Authorization") if token else None,
-            validation_expression=extension.get("identityValidationExpression"),
-            headers=[] if token else headers, query_strings=[] if token else queries,
-            ttl_s=int(extension.get("authorizerResultTtlInSeconds", 300)))
+        header = scheme.get("name") if scheme.get("in") == "header" else None
+        return lambda_authorizer(name, function, kind, extension.get("identitySource") or
+                                 f"method.request.header.{header or 'Authorization'}",
+                                 extension.get("identityValidationExpression"),
+                                 extension.get("authorizerResultTtlInSeconds"))
 
     def _function(self, uri) -> str | None:
-        match = FUNCTION_IN_URI.search(uri) if isinstance(uri, str) else None
-        if match is None:
-            return None
-        # arn:aws:lambda:<region>:<account>:function:<name>[:<alias or version>]
-        parts = match["arn"].split(":")
-        arn = ":".join(parts[:7])
-        return self.functions_by_arn.get(arn) or (self.functions_by_arn.get(parts[6]) if len(parts) > 6 else None)
+        return function_in_uri(uri, self.functions_by_arn)
 
+
+def function_in_uri(uri, functions_by_arn: dict[str, str]) -> str | None:
+    """The logical id of the function an API Gateway integration or authorizer URI names."""
+    match = FUNCTION_IN_URI.search(uri) if isinstance(uri, str) else None
+    if match is None:
+        return None
+    # arn:aws:lambda:<region>:<account>:function:<name>[:<alias or version>]
+    parts = match["arn"].split(":")
+    return functions_by_arn.get(":".join(parts[:7])) or (functions_by_arn.get(parts[6]) if len(parts) > 6 else None)
+
+
+def lambda_authorizer(name: str, function: str, kind: str, identity_source: str, validation_expression,
+                      ttl) -> AuthorizerSpec:
+    """A TOKEN or REQUEST authorizer from API Gateway's own fields (identitySource is
+    `method.request.header.X, method.request.querystring.y, ...`)."""
+    sources = [part.strip() for part in str(identity_source or "").split(",") if part.strip()]
+    headers = [s.removeprefix("method.request.header.") for s in sources if s.startswith("method.request.header.")]
+    queries = [s.removeprefix("method.request.querystring.") for s in sources
+               if s.startswith("method.request.querystring.")]
+    token = kind.upper() == "TOKEN"
+    return AuthorizerSpec(
+        name=name, function=function, payload_type=kind.upper(),
+        header=(headers[0] if headers else "Authorization") if token else None,
+        validation_expression=validation_expression,
+        headers=[] if token else headers, query_strings=[] if token else queries,
+        ttl_s=int(ttl) if ttl is not None else 300)

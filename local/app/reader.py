@@ -7,6 +7,7 @@ from infra.errors import TemplateError
 from infra.intrinsics import Resolver
 from infra.template import code_uri, resources_of_type
 from local.app.api_reader import IMPLICIT_API, ApiReader
+from local.app.cfn_shapes import LAMBDA_FUNCTION, LAMBDA_LAYER, function_props, layer_props
 from local.app.code_source import inline_folder, zip_folder
 from local.app.model import (
     ApiEvent,
@@ -41,9 +42,10 @@ def build_model(template_path: Path, template: dict, resolver: Resolver,
     builder = _Builder(Path(template_path), resolver.template, resolver, code_cache or DEFAULT_BUILD_DIR / "code")
     layers = {lid: LayerSpec(logical_id=lid, content_dir=folder, build_method=builder.build_method(lid),
                              prebuilt=builder.prebuilt)
-              for lid in builder.of_type(LAYER) if (folder := builder.code_dir(lid)) is not None}
+              for lid in builder.of_type(LAYER) + builder.of_type(LAMBDA_LAYER)
+              if (folder := builder.code_dir(lid)) is not None}
     functions = {}
-    for lid in builder.of_type(FUNCTION):
+    for lid in builder.of_type(FUNCTION) + builder.of_type(LAMBDA_FUNCTION):
         spec = builder.function(lid, layers, service_environment or {}, env_overrides or {})
         if spec is not None:
             functions[lid] = spec
@@ -70,18 +72,28 @@ class _Builder:
         self.path, self.template, self.resolver, self.code_cache = path, template, resolver, code_cache
         self.warnings: list[str] = []  # one line each: what is in the template and not run here
         self.resources = template["Resources"]
-        self.function_globals = (template.get("Globals") or {}).get("Function", {})
+        self.sam_function_globals = (template.get("Globals") or {}).get("Function", {})
         self.api_globals = (template.get("Globals") or {}).get("Api", {})
         # `sam build` writes its output template with SamResourceId in every built resource's
         # Metadata; its folders then hold what Lambda mounts, dependencies installed.
-        built = [self.resources[lid] for lid in self.of_type(FUNCTION) + self.of_type(LAYER)]
+        built = [self.resources[lid] for lid in self.of_type(FUNCTION) + self.of_type(LAYER) +
+                 self.of_type(LAMBDA_FUNCTION) + self.of_type(LAMBDA_LAYER)]
         self.prebuilt = bool(built) and all("SamResourceId" in (r.get("Metadata") or {}) for r in built)
 
     def of_type(self, kind: str) -> list[str]:
         return resources_of_type(self.template, kind)
 
     def props(self, logical_id: str) -> dict:
-        return self.resources[logical_id].get("Properties", {}) or {}
+        """A resource's Properties; CloudFormation's Lambda resources in SAM's shapes."""
+        props = self.resources[logical_id].get("Properties", {}) or {}
+        kind = self.resources[logical_id]["Type"]
+        if kind == LAMBDA_FUNCTION:
+            return function_props(props)
+        return layer_props(props) if kind == LAMBDA_LAYER else props
+
+    def function_globals(self, logical_id: str) -> dict:
+        # SAM's Globals apply to SAM's functions only.
+        return self.sam_function_globals if self.resources[logical_id]["Type"] == FUNCTION else {}
 
     def build_method(self, logical_id: str) -> str | None:
         method = (self.resources[logical_id].get("Metadata") or {}).get("BuildMethod")
@@ -95,8 +107,10 @@ class _Builder:
         props = self.props(lid)
         if "InlineCode" in props:
             return inline_folder(str(self.resolver.resolve(props["InlineCode"], lid)), self.code_cache)
-        uri = self.resolver.resolve(code_uri(self.template, lid), lid)
-        prop = "ContentUri" if self.resources[lid]["Type"] == LAYER else "CodeUri"
+        kind = self.resources[lid]["Type"]
+        raw = code_uri(self.template, lid) if kind in (FUNCTION, LAYER) else props.get("CodeUri", props.get("ContentUri"))
+        uri = self.resolver.resolve(raw, lid)
+        prop = {LAYER: "ContentUri", LAMBDA_FUNCTION: "Code", LAMBDA_LAYER: "Content"}.get(kind, "CodeUri")
         if uri is None:
             raise TemplateError(self.path, "has neither CodeUri nor InlineCode", resource=lid)
         if isinstance(uri, dict) or str(uri).startswith("s3://"):
@@ -112,7 +126,8 @@ class _Builder:
     def function(self, lid: str, layers: dict[str, LayerSpec], services: dict[str, str],
                  overrides: dict[str, dict[str, str]]) -> FunctionSpec | None:
         own = self.props(lid)
-        merged = {**self.function_globals, **own}
+        function_globals = self.function_globals(lid)
+        merged = {**function_globals, **own}
         value = lambda name, default=None: self.resolver.resolve(merged.get(name, default), lid)  # noqa: E731
         handler = value("Handler")
         runtime = str(value("Runtime", "python3.11"))
@@ -127,7 +142,7 @@ class _Builder:
         code_dir = self.code_dir(lid)
         if code_dir is None:
             return None
-        declared = {**self.function_globals.get("Environment", {}).get("Variables", {}),
+        declared = {**function_globals.get("Environment", {}).get("Variables", {}),
                     **own.get("Environment", {}).get("Variables", {})}
         environment = {key: environment_value(value) for key, value in self.resolver.resolve(declared, lid).items()}
         for source in (overrides.get("Parameters", {}), overrides.get(lid, {})):
@@ -135,7 +150,7 @@ class _Builder:
         environment.update({k: v for k, v in services.items() if v is not None})
         # SAM puts the Globals layers before the function's own.
         function_layers = []
-        for ref in self.function_globals.get("Layers", []) + own.get("Layers", []):
+        for ref in function_globals.get("Layers", []) + own.get("Layers", []):
             logical = logical_id_of(ref)
             if logical in layers:
                 function_layers.append(layers[logical])

@@ -24,3 +24,11 @@ def environment_value(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return "" if value is None else str(value)
+
+
+def decode_resource_path(path: str) -> str:
+    """CloudFormation writes /items/{id} as /~1items~1{id}: a leading slash, then the
+    path with each of its slashes as ~1."""
+    if path == "/*" or "~1" not in path:
+        return path
+    return path[1:].replace("~1", "/")

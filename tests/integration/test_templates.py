@@ -143,3 +143,23 @@ def test_openapi_definitions_route_and_authorize(local_env, start_local_up):
     status, _, body = call(run, "/legacy/7")
     assert status == 200 and json.loads(body)["stage"] == "legacy" and json.loads(body)["pathParameters"] == {"id": "7"}
     assert call(run, "/status")[0] == 403  # the mock integration is not served: API Gateway's missing route
+
+
+def test_a_rest_api_in_plain_cloudformation(local_env, start_local_up):
+    run = up(local_env, start_local_up, "cloudformation-rest-api")
+    warnings = [line.strip() for line in run.lines if line.strip().startswith("!!")]
+    assert warnings == ["!!  ItemsOptions: Integration: OPTIONS /items: a MOCK integration is not run here "
+                        "(AWS_PROXY only); not served"]
+    assert call(run, "/")[:3:2] == (200, b"root of RootFunction")  # ZipFile code, saved as index.py
+    status, _, body = call(run, "/items")
+    assert status == 200, body
+    assert json.loads(body) == {"greeting": "hello, plain-items", "resource": "/items", "method": "GET",
+                                "stage": "live", "stageVariables": {"flavour": "plain"}, "id": None, "tier": None,
+                                "STAGE": "live"}
+    assert call(run, "/items/9", method="PUT", body=b"{}")[0] == 401
+    assert call(run, "/items/9", method="PUT", body=b"{}", headers={"Authorization": "Bearer no"})[0] == 403
+    status, _, body = call(run, "/items/9", method="PUT", body=b"{}", headers={"Authorization": "Bearer ok"})
+    assert status == 200, body
+    assert json.loads(body)["id"] == "9" and json.loads(body)["tier"] == "gold"
+    status, _, body = call(run, "/v2/items")  # the other RestApi, from its OpenAPI Body
+    assert status == 200 and json.loads(body)["stage"] == "v2" and json.loads(body)["stageVariables"] is None

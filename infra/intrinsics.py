@@ -31,6 +31,7 @@ class Deployment:
     # The AWS endpoint in use (moto or LocalStack); None means real AWS.
     endpoint_url: str | None = None
     parameter_overrides: dict[str, str] = field(default_factory=dict)
+    nested: bool = False  # a nested stack's (infra/nested.py): its functions' names carry its stack name
 
 
 # Property that holds the physical name of each resource type we create locally.
@@ -66,6 +67,8 @@ class Resolver:
         kept = {name: resource for name, resource in (template.get("Resources") or {}).items()
                 if "Condition" not in resource or self.condition(resource["Condition"])}
         self.template = {**template, "Resources": kept}
+        # Nested stacks by logical id; None until infra/nested.py's load_children has looked.
+        self.children: dict[str, "Resolver"] | None = None
 
     # -- public ----------------------------------------------------------------------
 
@@ -161,7 +164,7 @@ class Resolver:
         if name is None:
             # Locally a function is known by its logical id, as `sam local` names it.
             if resource["Type"] in _FUNCTIONS:
-                return logical_id
+                return f"{self.deployment.stack_name}-{logical_id}" if self.deployment.nested else logical_id
             return f"{self.deployment.stack_name}-{logical_id}"
         return str(self.resolve(name, logical_id))
 
@@ -202,6 +205,8 @@ class Resolver:
         }.get(kind, {})
         if attribute in values:
             return values[attribute]()
+        if attribute.startswith("Outputs.") and kind in ("AWS::Serverless::Application", "AWS::CloudFormation::Stack"):
+            return self._child_output(logical_id, attribute.removeprefix("Outputs."), resource)
         # A resource this emulator does not create (a user pool, a table's stream, ...): an
         # ARN shaped as AWS's, or a stable stand-in, so the template still loads; what reads it
         # locally gets a value that names its source.
@@ -209,6 +214,17 @@ class Resolver:
         if attribute == "Arn" or attribute.endswith("Arn"):
             return self.arn(service, f"{kind.rsplit('::', 1)[-1].lower()}/{name}")
         return f"{name}.{attribute}"
+
+    def _child_output(self, logical_id: str, output: str, resource: str | None):
+        child = (self.children or {}).get(logical_id)
+        if child is None:
+            raise TemplateError(self.path, f"refers to {logical_id}.Outputs.{output}, but {logical_id} is not a "
+                                           "nested stack loaded here (a local template, earlier in the file)",
+                                resource=resource)
+        outputs = child.template.get("Outputs") or {}
+        if output not in outputs:
+            raise TemplateError(child.path, f"has no output {output} (asked for by {logical_id} in {self.path})")
+        return child.resolve(outputs[output].get("Value"), logical_id)
 
     def arn(self, service: str, resource_part: str) -> str:
         d = self.deployment

@@ -79,6 +79,11 @@ def provision(template: dict, resolver: Resolver, clients: AwsClients, secrets_f
             _secure_parameter(clients, str(resolver.resolve(spec["Name"])), spec, secrets_file, report)
         for name in by_type("AWS::S3::Bucket"):
             _bucket(clients, resolver.physical_name(name), properties(name), report)
+        for child in (resolver.children or {}).values():  # nested stacks: their resources, under their names
+            nested = provision(child.template, child, clients, secrets_file)
+            report.created += nested.created
+            report.updated += nested.updated
+            report.unchanged += nested.unchanged
     except EndpointConnectionError as error:
         raise ProvisioningError(f"AWS endpoint unreachable: {error}") from None
     except ClientError as error:

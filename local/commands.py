@@ -145,7 +145,7 @@ def cmd_generate_event(args: argparse.Namespace) -> int:
         route, params = match if match else (None, {})
         api = model.apis.get(route.event.api) if route else None
         event = proxy_event(request, route.event.path if route else request.target.split("?")[0], params,
-                            stage=api.stage if api else "Prod", api_id=(route.event.api.lower() if route else "local"),
+                            stage=api.stage if api else "Prod", api_id=(route.event.api_id if route else "local"),
                             account_id=account)
     elif args.source == "sqs":
         arn = f"arn:aws:sqs:{region}:{account}:{args.queue}"

@@ -37,6 +37,12 @@ class ApiEvent(BaseModel):
     auth: dict | None = None
     timeout_ms: int = 29_000  # API Gateway's integration timeout
 
+    @property
+    def api_id(self) -> str:
+        """The API's id in events and method ARNs: its logical id, lower case; a nested
+        stack's `Child/Api` as `child-api`, since an ARN's `/` separates its parts."""
+        return self.api.lower().replace("/", "-")
+
 
 class SqsEvent(BaseModel):
     name: str

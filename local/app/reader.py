@@ -5,6 +5,7 @@ from pathlib import Path
 
 from infra.errors import TemplateError
 from infra.intrinsics import Resolver
+from infra.nested import load_children
 from infra.template import code_uri, resources_of_type
 from local.app.api_reader import IMPLICIT_API, ApiReader
 from local.app.cfn_shapes import LAMBDA_FUNCTION, LAMBDA_LAYER, function_props, layer_props
@@ -21,6 +22,7 @@ from local.app.model import (
     SubscriptionSpec,
     TopicSpec,
 )
+from local.app.nested_model import merged
 from local.app.values import environment_value, int_or_none, logical_id_of, true
 from local.settings import DEFAULT_BUILD_DIR
 
@@ -39,6 +41,9 @@ def build_model(template_path: Path, template: dict, resolver: Resolver,
     as in SAM, only variables the template declares for a function are overridden.
     `code_cache` is where zipped and inline code is unpacked (default: the build folder's)."""
     del template  # the resolver's copy: what Conditions leave of it
+    warnings: list[str] = []
+    if resolver.children is None:  # the nested stacks first: the parent may read their Outputs
+        load_children(resolver, lambda resource, prop, what: warnings.append(f"{resource}: {prop}: {what}"))
     builder = _Builder(Path(template_path), resolver.template, resolver, code_cache or DEFAULT_BUILD_DIR / "code")
     layers = {lid: LayerSpec(logical_id=lid, content_dir=folder, build_method=builder.build_method(lid),
                              prebuilt=builder.prebuilt)
@@ -54,7 +59,10 @@ def build_model(template_path: Path, template: dict, resolver: Resolver,
     for function, event in api_reader.routes:
         if function in functions:  # else it is not run here, and warned about already
             functions[function].api_events.append(event)
-    return AppModel(
+    children = {name: build_model(Path(child.path), child.template, child, service_environment,
+                                  _overrides_of(env_overrides or {}, name), code_cache)
+                for name, child in (resolver.children or {}).items()}
+    model = AppModel(
         functions=functions,
         layers=layers,
         apis=apis,
@@ -63,8 +71,15 @@ def build_model(template_path: Path, template: dict, resolver: Resolver,
                 for lid in builder.of_type(TOPIC)},
         subscriptions={lid: builder.subscription(lid) for lid in builder.of_type(SUBSCRIPTION)},
         parameters={lid: builder.parameter(lid) for lid in builder.of_type(PARAMETER)},
-        warnings=builder.warnings,
+        warnings=warnings + builder.warnings,
     )
+    return merged(model, children) if children else model
+
+
+def _overrides_of(overrides: dict[str, dict[str, str]], child: str) -> dict[str, dict[str, str]]:
+    """A nested stack's share of SAM's env.json: its functions as `Child/Function`, and Parameters."""
+    return {"Parameters": overrides.get("Parameters", {}),
+            **{key.removeprefix(f"{child}/"): value for key, value in overrides.items() if key.startswith(f"{child}/")}}
 
 
 class _Builder:

@@ -128,14 +128,14 @@ class Gateway:
 
         def event(authorizer_context=None) -> dict:
             return proxy_event(request, route.event.path, path_parameters, stage=spec.stage,
-                               api_id=route.event.api.lower(), account_id=self.account_id,
+                               api_id=route.event.api_id, account_id=self.account_id,
                                binary=_is_binary(spec, request.header("Content-Type")), now=self.wall_clock(),
                                request_id=request_id, authorizer=authorizer_context, stage_variables=spec.variables)
 
         authorizer_context = None
         authorizer = api.authorizers.for_route(route.event) if api else None
         if authorizer is not None:
-            arn = method_arn(self.region, self.account_id, route.event.api.lower(), spec.stage, method, raw_path)
+            arn = method_arn(self.region, self.account_id, route.event.api_id, spec.stage, method, raw_path)
             verdict = await api.authorizers.check(authorizer, request, arn, lambda: _request_fields(event()))
             if verdict.denied is not None:
                 return route, self._with_cors(spec, render(verdict.denied, spec, request, request_id))

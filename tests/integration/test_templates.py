@@ -163,3 +163,17 @@ def test_a_rest_api_in_plain_cloudformation(local_env, start_local_up):
     assert json.loads(body)["id"] == "9" and json.loads(body)["tier"] == "gold"
     status, _, body = call(run, "/v2/items")  # the other RestApi, from its OpenAPI Body
     assert status == 200 and json.loads(body)["stage"] == "v2" and json.loads(body)["stageVariables"] is None
+
+
+def test_nested_stacks_with_local_templates(local_env, start_local_up):
+    run = up(local_env, start_local_up, "nested-stacks")
+    warnings = [line.strip() for line in run.lines if line.strip().startswith("!!")]
+    assert warnings == ["!!  FromRepository: Location: an application from the Serverless Application Repository "
+                        "is not loaded; its resources do not run here"]
+    # The child's function, its parameter passed down, named in its own stack.
+    assert call(run, "/hello/sam")[:3:2] == (200, b"ahoy, sam (from local-Shared-HelloFunction)")
+    status, _, body = call(run, "/front")  # the parent reads both children's Outputs
+    assert status == 200, body
+    answer = json.loads(body)
+    assert answer["hello_name"] == "local-Shared-HelloFunction"
+    assert answer["queue_url"] == client(run, "sqs").get_queue_url(QueueName="local-Jobs-JobsQueue")["QueueUrl"]

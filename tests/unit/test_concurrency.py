@@ -98,7 +98,9 @@ def test_the_invoke_api_answers_a_throttled_call_as_lambda_does(make_function):
     runtime = runtime_with(make_function("Slow", SLOW, concurrency=1))
     server = HttpServer(LambdaInvokeApi(runtime), free_port(), loop=runtime.loop)
     server.start()
-    client = emulator_client("lambda", server.url, "us-east-1", Config(retries={"max_attempts": 1}))
+    # One attempt in all: boto3 retries a throttle after a jittered backoff, which may land
+    # after the first call ended (its `max_attempts` counts retries, not attempts).
+    client = emulator_client("lambda", server.url, "us-east-1", Config(retries={"total_max_attempts": 1}))
     try:
         results = in_parallel(lambda: client.invoke(FunctionName="Slow", Payload=json.dumps({"s": 0.8})), 2)
     finally:

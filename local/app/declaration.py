@@ -17,6 +17,10 @@ template's functions, APIs and event sources on the AWS endpoint alone.
         SecureParameters:                  # SSM SecureStrings made once, with random values
           - Name: !Sub /orders/${Stage}/signing-key
             GenerateBytes: 32
+        Layers:                            # layers given by ARN, run from a local folder: one
+          arn:aws:lambda:us-east-1:123456789012:layer:utils: vendor/utils   # holding python/,
+                                           # or a requirements.txt to build; without a version
+                                           # the ARN stands for every version
 """
 
 import shlex
@@ -30,7 +34,7 @@ METADATA_KEY = "Local"
 DEFAULT_STACK_NAME = "local"
 DEFAULT_DATABASE = "postgres"
 _SERVICES = {"Postgres", "Redis"}
-_KEYS = {"Name", "StackName", "Services", "Setup", "SecureParameters"}
+_KEYS = {"Name", "StackName", "Services", "Setup", "SecureParameters", "Layers"}
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class Declaration:
     redis: bool = False
     setup: list[list[str]] = field(default_factory=list)  # argv of each command
     secure_parameters: list[dict] = field(default_factory=list)  # unresolved: Names may use !Sub
+    layers: dict[str, Path] = field(default_factory=dict)  # layer ARN (with or without version) -> folder
 
     @property
     def postgres(self) -> bool:
@@ -70,9 +75,16 @@ def read_declaration(template_path: Path, template: dict) -> Declaration:
     secure = local.get("SecureParameters") or []
     if not isinstance(secure, list) or not all(isinstance(s, dict) and "Name" in s for s in secure):
         raise fail("SecureParameters must be a list of mappings with a Name")
+    layers = local.get("Layers") or {}
+    if not isinstance(layers, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in layers.items()):
+        raise fail("Layers must map layer ARNs to folders")
+    folders = {arn: (path.parent / folder).resolve() for arn, folder in layers.items()}
+    missing = [f"{arn}: {folder}" for arn, folder in folders.items() if not folder.is_dir()]
+    if missing:
+        raise fail(f"Layers: no such folder ({'; '.join(missing)})")
     return Declaration(
         name=str(local.get("Name") or path.resolve().parent.name),
         stack_name=str(local.get("StackName") or DEFAULT_STACK_NAME),
         database=database, redis="Redis" in services,
         setup=[shlex.split(c) if isinstance(c, str) else [str(part) for part in c] for c in setup],
-        secure_parameters=secure)
+        secure_parameters=secure, layers=folders)

@@ -10,6 +10,7 @@ from infra.template import code_uri, resources_of_type
 from local.app.api_reader import IMPLICIT_API, ApiReader
 from local.app.cfn_shapes import LAMBDA_FUNCTION, LAMBDA_LAYER, function_props, layer_props
 from local.app.code_source import inline_folder, zip_folder
+from local.app.declaration import read_declaration
 from local.app.model import (
     ApiEvent,
     AppModel,
@@ -89,6 +90,7 @@ class _Builder:
         self.resources = template["Resources"]
         self.sam_function_globals = (template.get("Globals") or {}).get("Function", {})
         self.api_globals = (template.get("Globals") or {}).get("Api", {})
+        self.layer_folders = read_declaration(path, template).layers
         # `sam build` writes its output template with SamResourceId in every built resource's
         # Metadata; its folders then hold what Lambda mounts, dependencies installed.
         built = [self.resources[lid] for lid in self.of_type(FUNCTION) + self.of_type(LAYER) +
@@ -113,6 +115,16 @@ class _Builder:
     def build_method(self, logical_id: str) -> str | None:
         method = (self.resources[logical_id].get("Metadata") or {}).get("BuildMethod")
         return method if isinstance(method, str) else None
+
+    def mapped_layer(self, arn: str) -> LayerSpec | None:
+        """A layer by ARN that the app maps to a local folder (Metadata: Local: Layers)."""
+        folder = self.layer_folders.get(arn) or self.layer_folders.get(arn.rsplit(":", 1)[0])
+        if folder is None:
+            return None
+        # A folder laid out as the layer's zip (python/...) is mounted as it is; one with a
+        # requirements.txt instead is built, as sam build builds a layer with a BuildMethod.
+        build_method = None if (folder / "python").is_dir() else "python3.11"
+        return LayerSpec(logical_id=arn.split(":layer:", 1)[-1], content_dir=folder, build_method=build_method)
 
     def warn(self, resource: str, prop: str, what: str) -> None:
         self.warnings.append(f"{resource}: {prop}: {what}")
@@ -169,9 +181,12 @@ class _Builder:
             logical = logical_id_of(ref)
             if logical in layers:
                 function_layers.append(layers[logical])
+            elif (mapped := self.mapped_layer(str(self.resolver.resolve(ref, lid)))) is not None:
+                function_layers.append(mapped)
             else:
                 self.warn(lid, "Layers", f"{self.resolver.resolve(ref, lid)} is not a layer of this template; "
-                                         "its code is not on the path (see README, Run your own template)")
+                                         "its code is not on the path (map it to a folder in Metadata: Local: "
+                                         "Layers, see README)")
         name = self.resolver.physical_name(lid)
         spec = FunctionSpec(
             logical_id=lid, function_name=name, arn=self.resolver.arn("lambda", f"function:{name}"),

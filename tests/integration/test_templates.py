@@ -177,3 +177,12 @@ def test_nested_stacks_with_local_templates(local_env, start_local_up):
     answer = json.loads(body)
     assert answer["hello_name"] == "local-Shared-HelloFunction"
     assert answer["queue_url"] == client(run, "sqs").get_queue_url(QueueName="local-Jobs-JobsQueue")["QueueUrl"]
+
+
+def test_layers_by_arn_run_from_the_folders_the_app_maps_them_to(local_env, start_local_up):
+    run = up(local_env, start_local_up, "layers-by-arn")
+    warnings = [line.strip() for line in run.lines if line.strip().startswith("!!")]
+    assert len(warnings) == 1 and "layer:unmapped:1 is not a layer of this template" in warnings[0], warnings
+    status, _, body = call(run, "/report")
+    assert status == 200, body
+    assert json.loads(body) == {"shout": "REPORT!", "count": 3}  # team-utils:12 by its versionless ARN

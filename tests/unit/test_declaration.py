@@ -49,6 +49,8 @@ def test_a_list_of_services_and_a_default_database(tmp_path):
     ("Setup: echo hi", "Setup must be a list of commands"),
     ("Sevices: [Redis]", "unknown key(s) Sevices"),
     ("SecureParameters: [{GenerateBytes: 3}]", "SecureParameters must be a list of mappings with a Name"),
+    ("Layers: [vendor/utils]", "Layers must map layer ARNs to folders"),
+    ("Layers: {'arn:aws:lambda:us-east-1:1:layer:x': nowhere}", "Layers: no such folder (arn:aws:lambda:us-east-1:1:layer:x: "),
 ])
 def test_a_bad_declaration_names_its_problem(tmp_path, metadata, problem):
     with pytest.raises(TemplateError, match=problem.replace("(", r"\(").replace(")", r"\)")):

@@ -1,0 +1,2 @@
+def count(items) -> int:
+    return len(list(items))

@@ -1,6 +1,7 @@
 """Reads a SAM template into the model (model.py): Globals merged, intrinsics resolved, each
 event typed."""
 
+import json
 from pathlib import Path
 
 from infra.errors import TemplateError
@@ -223,10 +224,20 @@ class _Builder:
         elif kind == "Schedule":
             spec.schedule_events.append(ScheduleEvent(
                 name=name, schedule=str(props["Schedule"]), enabled=true(props.get("Enabled", True)),
-                input=props.get("Input")))
+                input=self._json_text(props.get("Input"), spec.logical_id, f"Events.{name}.Input")))
         else:
             spec.other_events[name] = str(kind)
             self.warn(spec.logical_id, f"Events.{name}", f"Type {kind} is not run here (it runs on AWS)")
+
+    def _json_text(self, value, resource: str, prop: str) -> str | None:
+        # EventBridge refuses a target whose Input is not JSON text, so the deployment would fail.
+        if value is None:
+            return None
+        try:
+            json.loads(value if isinstance(value, str) else "")
+        except ValueError:
+            raise TemplateError(self.path, f"{prop} must be JSON text (got {value!r})", resource=resource) from None
+        return value
 
     def queue(self, lid: str) -> QueueSpec:
         props = self.resolver.resolve(self.props(lid), lid)

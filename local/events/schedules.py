@@ -6,6 +6,7 @@ evaluated by croniter after two conversions: AWS numbers the days of the week 1-
 Sunday where croniter counts 0-6, and croniter has no year field, so a firing in a year the
 expression excludes is skipped."""
 
+import json
 import re
 import threading
 import time
@@ -90,13 +91,16 @@ def _first_year(field: str, year: int) -> int | None:
 
 class Schedule(PollingThread):
     """Fires the function at each moment the expression gives; `every_s` (the
-    LOCAL_SCHEDULE_SECONDS setting) fires it that often instead, to see a schedule work now."""
+    LOCAL_SCHEDULE_SECONDS setting) fires it that often instead, to see a schedule work now.
+    With the event's `Input` (JSON text) the function gets that instead of the scheduled
+    event, as EventBridge passes a target's constant input."""
 
     def __init__(self, runtime: Runtime, function: str, name: str, expression: ScheduleExpression, rule_arn: str,
-                 stop: threading.Event, every_s: float | None = None, clock=time.time):
+                 stop: threading.Event, every_s: float | None = None, clock=time.time, input: str | None = None):
         super().__init__(f"schedule:{name}->{function}", stop)
         self.runtime, self.function, self.expression, self.rule_arn = runtime, function, expression, rule_arn
         self.every_s, self.clock = every_s, clock
+        self.input = None if input is None else json.loads(input)
 
     def turn(self) -> None:
         now = self.clock()
@@ -108,6 +112,7 @@ class Schedule(PollingThread):
             return
         if self.stop.wait(max(0.0, due - now)):
             return
-        outcome = self.runtime.invoke(self.function, schedule_event(self.rule_arn))
+        event = schedule_event(self.rule_arn) if self.input is None else self.input
+        outcome = self.runtime.invoke(self.function, event)
         if outcome.failed:
             log.warning("%s failed: %s", self.name, outcome.error.get("errorMessage"))

@@ -53,7 +53,7 @@ class EventSources:
                     continue
                 rule = f"arn:aws:events:{region}:{account_id}:rule/{spec.logical_id}-{schedule.name}"
                 self.threads.append(Schedule(runtime, spec.logical_id, schedule.name, expression, rule,
-                                             self.stop_event, every_s=schedule_every_s))
+                                             self.stop_event, every_s=schedule_every_s, input=schedule.input))
 
     def start(self) -> None:
         for thread in self.threads:

@@ -186,3 +186,32 @@ def test_layers_by_arn_run_from_the_folders_the_app_maps_them_to(local_env, star
     status, _, body = call(run, "/report")
     assert status == 200, body
     assert json.loads(body) == {"shout": "REPORT!", "count": 3}  # team-utils:12 by its versionless ARN
+
+
+def test_a_default_request_authorizer_and_output_at_import(local_env, start_local_up):
+    run = up(local_env, start_local_up, "request-authorizer")
+    assert call(run, "/health")[0] == 200  # Authorizer: NONE opts out of the default
+    assert call(run, "/reports?tenant=acme")[0] == 401  # an identity source missing: not even asked
+    assert call(run, "/reports?tenant=acme", headers={"X-Tenant-Key": "k-globex"})[0] == 403
+    for _ in range(2):  # the module's print at import broke every call once; now it is init log
+        status, _, body = call(run, "/reports?tenant=acme", headers={"X-Tenant-Key": "k-acme"})
+        assert status == 200, body
+        assert json.loads(body) == {"tenant": "acme", "principal": "tenant-acme"}
+    assert "loading the reports module" in run.output
+
+
+def test_cors_binary_media_and_gateway_responses(local_env, start_local_up):
+    run = up(local_env, start_local_up, "cors-and-binary")
+    status, headers, _ = call(run, "/thumbs", method="OPTIONS", headers={
+        "Origin": "https://app.example", "Access-Control-Request-Method": "POST"})
+    assert status == 200
+    assert headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert headers["Access-Control-Allow-Headers"] == "Content-Type,X-Trace"
+    assert headers["Access-Control-Max-Age"] == "600"
+    png = bytes(range(256))
+    status, headers, body = call(run, "/thumbs", method="POST", body=png, headers={"Content-Type": "image/png",
+                                                                                "Accept": "image/png"})
+    assert status == 200 and body == png[::-1]
+    assert headers["Access-Control-Allow-Origin"] == "https://app.example"
+    status, headers, body = call(run, "/nowhere")
+    assert (status, headers.get("X-Why"), json.loads(body)) == (404, "no such route", {"error": "not found"})

@@ -5,6 +5,7 @@ consumer reports a partial batch (Powertools' batch processor)."""
 import copy
 import json
 import threading
+import types
 from datetime import datetime, timezone
 
 import pytest
@@ -114,6 +115,22 @@ def test_a_schedule_thread_past_its_last_year_says_so_once_and_invokes_nothing(c
     schedule.turn()
     schedule.turn()
     assert caplog.text.count("never fires again") == 1
+
+
+@pytest.mark.parametrize("given, expected_detail_type", [(None, "Scheduled Event"), ('{"job": "report"}', None)])
+def test_a_schedule_passes_its_input_instead_of_the_scheduled_event(given, expected_detail_type):
+    events = []
+
+    class Recorder:
+        def invoke(self, function, event):
+            events.append(event)
+            return types.SimpleNamespace(failed=False)
+
+    schedule = Schedule(Recorder(), "F", "Nightly", ScheduleExpression("rate(1 minute)"), "arn:aws:events:r:1:rule/x",
+                        threading.Event(), every_s=0.01, input=given)
+    schedule.turn()
+    assert events[0].get("detail-type") == expected_detail_type
+    assert given is None or events[0] == {"job": "report"}
 
 
 @pytest.mark.parametrize("expression", ["rate(5 fortnights)", "rate(0 minutes)", "cron(0 12 * * ?)", "cron(99 12 * * ? *)", "cron(0 12 * * ? soon)",

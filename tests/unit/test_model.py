@@ -82,3 +82,21 @@ def test_a_handler_without_a_function_name_is_refused(template):
     template.write_text(template.read_text().replace("Handler: app.handler", "Handler: app"))
     with pytest.raises(TemplateError, match="resource Worker: Handler 'app' is not module.function"):
         model_from(template)
+
+
+def test_a_schedule_input_that_is_not_json_is_refused(tmp_path):
+    (tmp_path / "src").mkdir()
+    path = tmp_path / "template.yaml"
+    path.write_text("""
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src
+      Handler: app.handler
+      Events:
+        Tick: {Type: Schedule, Properties: {Schedule: rate(1 minute), Input: "{job: report}"}}
+""")
+    with pytest.raises(TemplateError, match="Events.Tick.Input must be JSON text"):
+        model_from(path)

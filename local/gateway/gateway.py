@@ -159,12 +159,12 @@ class Gateway:
         on to its own timeout, as on AWS. The integration's clock starts when an instance takes
         the call: waiting for one under the local ceiling is this machine's doing, not the
         function's. Raises Throttled at the function's reserved concurrency."""
+        limit_s = route.event.timeout_ms / 1000
+        if self.runtime.spec(route.function).timeout <= limit_s:  # its own timeout comes first: no timer
+            return await self.runtime.invoke_async(route.function, event, throttle=True)
         started = asyncio.Event()
         call = asyncio.ensure_future(self.runtime.invoke_async(route.function, event, on_start=started.set,
                                                                throttle=True))
-        limit_s = route.event.timeout_ms / 1000
-        if self.runtime.spec(route.function).timeout <= limit_s:
-            return await call  # its own timeout comes first: no need for a timer
         waiting = asyncio.ensure_future(started.wait())
         try:
             await asyncio.wait({call, waiting}, return_when=asyncio.FIRST_COMPLETED)

@@ -166,7 +166,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     _, model = load_app(settings, running_addresses(settings) or assumed_addresses(settings))
     for spec in model.functions.values():
         say(f"{spec.logical_id}  {spec.handler}  {spec.runtime}  timeout {spec.timeout:g} s  "
-            f"memory {spec.memory_mb} MB  ({spec.code_dir.relative_to(settings.template_path.parent)})")
+            f"memory {spec.memory_mb} MB  ({_shown(spec.code_dir, settings.template_path.parent)})")
         for api in spec.api_events:
             say(f"    api       {api.method:<6} {api.path}")
         for sqs in spec.sqs_events:
@@ -176,6 +176,11 @@ def cmd_list(args: argparse.Namespace) -> int:
         for name, kind in spec.other_events.items():
             say(f"    {kind.lower():<9} {name} (runs on AWS only)")
     return 0
+
+
+def _shown(code_dir: Path, base: Path) -> str:
+    # Relative to the template when it is beside it; zip and inline code live in the build cache.
+    return str(code_dir.relative_to(base)) if code_dir.is_relative_to(base) else str(code_dir)
 
 
 # -- build -------------------------------------------------------------------------------------

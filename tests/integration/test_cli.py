@@ -131,6 +131,16 @@ def test_list_shows_functions_routes_and_event_sources(env):
     assert lines[health + 1].split() == ["api", "GET", "/health"]
 
 
+def test_list_copes_with_inline_code_and_plain_cloudformation_routes(env):
+    template = PROJECT_ROOT / "tests" / "templates" / "cloudformation-rest-api" / "template.yaml"
+    result = run("list", env={**env, "LOCAL_TEMPLATE": str(template)})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.decode().splitlines()
+    root = next(line for line in lines if line.startswith("RootFunction "))
+    assert root.endswith(")") and "/code/inline/" in root  # ZipFile code, unpacked into the build cache
+    assert lines[lines.index(root) + 1].split() == ["api", "GET", "/"]
+
+
 def test_build_names_a_failing_requirements_file_and_exits_non_zero(app_template, tmp_path):
     (tmp_path / "fn" / "requirements.txt").write_text("--no-index\nno-such-package-anywhere==1.0\n")
     result = run("build", env=app_template)  # the shared cache: a failed build leaves nothing in it

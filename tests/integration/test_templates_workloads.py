@@ -58,15 +58,15 @@ def parallel_calls(run, path: str, count: int) -> list:
 
 
 def test_instances_start_on_demand_and_waiting_for_one_is_not_a_timeout(local_env, start_local_up):
-    run = up({**local_env, "LOCAL_MAX_INSTANCES": "5"}, start_local_up, "concurrency-limits")
-    # Ten 1.5 s calls, five instances at most: the second five wait about 1.5 s for an
-    # instance, then run 1.5 s, past the route's 2 s integration timeout counted from arrival.
-    results = parallel_calls(run, "/slow", 10)
-    assert [status for status, _ in results] == [200] * 10, results
+    run = up({**local_env, "LOCAL_MAX_INSTANCES": "3"}, start_local_up, "concurrency-limits")
+    # Nine 1 s calls, three instances at most: the last three wait about 2 s for an instance,
+    # then run 1 s, well past the route's 2.5 s integration timeout counted from arrival.
+    results = parallel_calls(run, "/slow", 9)
+    assert [status for status, _ in results] == [200] * 9, results
     answers = [answer for _, answer in results]
-    assert len({answer["pid"] for answer in answers}) == 5
-    first_wave = sorted(answers, key=lambda a: a["began"])[:5]
-    assert max(a["began"] for a in first_wave) < min(a["ended"] for a in first_wave)  # five ran at once
+    assert len({answer["pid"] for answer in answers}) == 3
+    first_wave = sorted(answers, key=lambda a: a["began"])[:3]
+    assert max(a["began"] for a in first_wave) < min(a["ended"] for a in first_wave)  # three ran at once
 
     reserved = parallel_calls(run, "/reserved", 3)
     assert sorted(status for status, _ in reserved) == [200, 500, 500]  # throttled past ReservedConcurrentExecutions

@@ -61,7 +61,8 @@ def runtime_with(spec, **options) -> Runtime:
 def test_without_reserved_concurrency_instances_start_on_demand_up_to_the_ceiling(make_function):
     runtime = runtime_with(make_function("Slow", SLOW), max_instances=10)
     try:
-        results = [invocation.payload for invocation in in_parallel(lambda: runtime.invoke("Slow", {"s": 1.0}), 10)]
+        # 2 s each: ten cold starts on two busy cores must all be done before the first call ends.
+        results = [invocation.payload for invocation in in_parallel(lambda: runtime.invoke("Slow", {"s": 2.0}), 10)]
     finally:
         runtime.stop()
     assert len({pid for pid, _, _ in results}) == 10
@@ -142,19 +143,19 @@ ROUTE = """
           Timeout: 5
           {reserved}
           Events:
-            Get: {{Type: Api, Properties: {{Path: /slow, Method: get, TimeoutInMillis: 1000}}}}
+            Get: {{Type: Api, Properties: {{Path: /slow, Method: get, TimeoutInMillis: 1500}}}}
 """
 
 
 def test_time_waiting_for_an_instance_does_not_count_against_the_integration_timeout(tmp_path):
-    # Three 0.5 s calls through one instance: the last is answered 1.5 s after it arrived, but it
-    # ran for 0.5 s of its 1 s integration timeout.
+    # Four 0.5 s calls through one instance: the last is answered 2 s after it arrived, but it
+    # ran for 0.5 s of its 1.5 s integration timeout (the first, with the cold start, a little more).
     client = gateway_client(tmp_path, ROUTE.format(reserved=""), max_instances=1)
     try:
-        statuses = [response.status for response in in_parallel(lambda: client.get("/slow"), 3)]
+        statuses = [response.status for response in in_parallel(lambda: client.get("/slow"), 4)]
     finally:
         client.gateway.runtime.stop()
-    assert statuses == [200, 200, 200]
+    assert statuses == [200] * 4
 
 
 def test_the_gateway_answers_a_throttled_call_with_a_500_as_api_gateway_does(tmp_path):

@@ -5,7 +5,7 @@ so the runtime, the gateway and the event sources see one application."""
 from local.app.model import AppModel
 
 
-def merged(parent: AppModel, children: dict[str, AppModel]) -> AppModel:
+def with_nested(parent: AppModel, children: dict[str, AppModel]) -> AppModel:
     model = parent.model_copy(deep=True)
     for name, child in children.items():
         child = prefixed(child, f"{name}/")

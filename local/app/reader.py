@@ -1,4 +1,4 @@
-"""Reads a SAM template into the model (model.py): Globals merged, intrinsics resolved, each
+"""Reads a SAM or plain CloudFormation template into the model (model.py): Globals merged, intrinsics resolved, each
 event typed."""
 
 import json
@@ -24,7 +24,7 @@ from local.app.model import (
     SubscriptionSpec,
     TopicSpec,
 )
-from local.app.nested_model import merged
+from local.app.nested_model import with_nested
 from local.app.values import environment_value, int_or_none, logical_id_of, true
 from local.settings import DEFAULT_BUILD_DIR
 
@@ -75,7 +75,7 @@ def build_model(template_path: Path, template: dict, resolver: Resolver,
         parameters={lid: builder.parameter(lid) for lid in builder.of_type(PARAMETER)},
         warnings=warnings + builder.warnings,
     )
-    return merged(model, children) if children else model
+    return with_nested(model, children) if children else model
 
 
 def _overrides_of(overrides: dict[str, dict[str, str]], child: str) -> dict[str, dict[str, str]]:

@@ -39,6 +39,8 @@ def load_children(resolver: Resolver, warn=lambda resource, prop, what: None, de
         if not path.is_file():
             raise TemplateError(resolver.path, f"{prop} {location} does not exist", resource=lid)
         parameters = resolver.resolve(props.get("Parameters") or {}, lid)
+        if not isinstance(parameters, dict):
+            raise TemplateError(resolver.path, "Parameters must be a mapping of names to values", resource=lid)
         deployment = dataclasses.replace(
             resolver.deployment, stack_name=f"{resolver.deployment.stack_name}-{lid}", nested=True,
             parameter_overrides={str(k): _parameter_text(v) for k, v in parameters.items()})

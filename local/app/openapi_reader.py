@@ -54,7 +54,9 @@ class OpenApiReader:
                 definition.authorizers[name] = authorizer
         default_security = document.get("security")
         for path, operations in document["paths"].items():
-            for key, operation in (operations or {}).items():
+            if not isinstance(operations, dict):  # API Gateway's import refuses it too
+                raise TemplateError(self.b.path, f"{prop}: paths.{path} is not a mapping of operations", resource=api)
+            for key, operation in operations.items():
                 method = "ANY" if key == ANY_METHOD else key.upper() if key in METHODS else None
                 if method is None or not isinstance(operation, dict):
                     continue  # parameters, summary, servers: not operations

@@ -61,6 +61,7 @@ CHILD = """
     ("child.yaml", "{Name: n, Other: o}", "Name", "parameter override for undeclared parameter"),
     ("child.yaml", "{Name: n}", "Nope", "has no output Nope"),
     ("template.yaml", "{}", "Name", "deeper than five levels"),
+    ("child.yaml", "[Name, n]", "Name", "Parameters must be a mapping of names to values"),
 ])
 def test_what_cloudformation_would_refuse_is_a_template_error(tmp_path, url, parameters, output, message):
     write(tmp_path, "child.yaml", CHILD)

@@ -100,6 +100,7 @@ def test_a_definition_uri_file_with_sams_default_authorizer(tmp_path):
 @pytest.mark.parametrize("definition, message", [
     ("DefinitionUri: missing.yaml", "DefinitionUri missing.yaml: No such file or directory"),
     ("DefinitionBody: {info: {title: t}}", "DefinitionBody has no paths"),
+    ("DefinitionBody: {paths: {/items: [get]}}", "DefinitionBody: paths./items is not a mapping of operations"),
 ])
 def test_a_broken_definition_is_a_template_error(tmp_path, definition, message):
     with pytest.raises(TemplateError, match=message):

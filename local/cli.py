@@ -12,6 +12,7 @@ from local.commands import (
     cmd_generate_event,
     cmd_invoke,
     cmd_list,
+    cmd_tokens,
     cmd_up,
 )
 from local.errors import LocalError
@@ -97,7 +98,21 @@ def build_parser() -> argparse.ArgumentParser:
     schedule = sources.add_parser("schedule", help="EventBridge scheduled event")
     schedule.add_argument("--rule", default="MyScheduledRule")
 
-    commands.add_parser("list", help="the functions, their routes and event sources")
+    listed = commands.add_parser("list", help="the functions, their routes, event sources and function URLs")
+    listed.add_argument("--json", action="store_true", help="machine-readable: APIs, functions, routes, URLs")
+    tokens = commands.add_parser("tokens", help="tokens for the template's JWT and Cognito authorizers")
+    token_actions = tokens.add_subparsers(dest="action", required=True, metavar="ACTION")
+    mint = token_actions.add_parser("mint", help="a token the authorizer accepts, from the development issuer")
+    mint.add_argument("--authorizer", help="its name (Api/Name where two APIs share one); the only one by default")
+    mint.add_argument("--sub", default="local-user", help="the subject (default: local-user)")
+    mint.add_argument("--scope", action="append", default=[], help="a scope; repeat for more")
+    mint.add_argument("--audience", help="aud (Cognito access tokens: client_id); default: the first configured")
+    mint.add_argument("--claim", action="append", default=[], type=pair("="), metavar="NAME=VALUE",
+                      help="one more claim; repeat for more")
+    mint.add_argument("--ttl", type=int, default=3600, help="seconds until it expires (default 3600)")
+    mint.add_argument("--issuer", help="another iss than the authorizer's (to see a wrong issuer refused)")
+    overrides(mint)  # the same as `up` was given: an issuer may be a template parameter
+    sam_config(mint)
 
     events_cmd = commands.add_parser("events", help="watch events flow to their consumers")
     event_actions = events_cmd.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -117,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 COMMANDS = {"up": cmd_up, "build": cmd_build, "invoke": cmd_invoke, "generate-event": cmd_generate_event, "list": cmd_list,
+            "tokens": cmd_tokens,
             "events": cmd_events, "dlq": cmd_dlq}
 
 

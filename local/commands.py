@@ -10,8 +10,11 @@ import time
 from pathlib import Path
 
 from local.app.env_vars import read_env_vars
+from local.app.listing import expected_function_urls, listing
 from local.app.project import assumed_addresses, load_app, running_addresses
 from local.app.samconfig import read_samconfig
+from local.app.token_claims import mint_options
+from local.auth.dev_issuer import DevIssuer
 from local.errors import LocalError
 from local.events import dlq, shapes
 from local.events import log as event_log
@@ -22,7 +25,7 @@ from local.http.messages import HttpRequest
 from local.runtime.logs import ConsoleLog
 from local.runtime.runtime import Runtime, check_payload_size
 from local.settings import Settings, redact
-from local.stack import Stack, say_builds
+from local.stack import Stack, issuer_folder, say_builds
 
 
 def say(message: str) -> None:
@@ -63,6 +66,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     say(f"  API gateway    {services.gateway_url}")
     say(f"  console        {services.gateway_url}/_local/")
     say(f"  Lambda API     {services.lambda_url}   (boto3 lambda client, aws lambda invoke --endpoint-url)")
+    for function, url in services.function_urls.items():
+        say(f"  function URL   {url}   ({function})")
     if services.database_url:
         say(f"  Postgres       {redact(services.database_url)}")
     if services.redis_url:
@@ -163,12 +168,20 @@ def cmd_generate_event(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     settings = Settings.from_environ()
-    _, model = load_app(settings, running_addresses(settings) or assumed_addresses(settings))
+    running = running_addresses(settings)
+    _, model = load_app(settings, running or assumed_addresses(settings))
+    gateway_url = running.gateway_url if running else f"http://127.0.0.1:{settings.gateway_port}"
+    urls = running.function_urls if running else expected_function_urls(model, settings.gateway_port)
+    if args.json:
+        print(json.dumps(listing(model, gateway_url, urls), indent=2))
+        return 0
     for spec in model.functions.values():
         say(f"{spec.logical_id}  {spec.handler}  {spec.runtime}  timeout {spec.timeout:g} s  "
             f"memory {spec.memory_mb} MB  ({_shown(spec.code_dir, settings.template_path.parent)})")
         for api in spec.api_events:
-            say(f"    api       {api.method:<6} {api.path}")
+            say(f"    {'http api' if api.api_type == 'HTTP' else 'api':<9} {api.method:<6} {api.path}")
+        if spec.url is not None:
+            say(f"    url       {urls.get(spec.logical_id)}  auth {spec.url.auth_type}")
         for sqs in spec.sqs_events:
             say(f"    sqs       {sqs.queue_url}  batch {sqs.batch_size}")
         for schedule in spec.schedule_events:
@@ -181,6 +194,25 @@ def cmd_list(args: argparse.Namespace) -> int:
 def _shown(code_dir: Path, base: Path) -> str:
     # Relative to the template when it is beside it; zip and inline code live in the build cache.
     return str(code_dir.relative_to(base)) if code_dir.is_relative_to(base) else str(code_dir)
+
+
+# -- tokens ----------------------------------------------------------------------------------
+
+def cmd_tokens(args: argparse.Namespace) -> int:
+    """A token that the template's JWT or Cognito authorizer accepts, signed by the development
+    issuer `local up` trusts; the token alone on stdout, for `TOKEN=$(...)`."""
+    settings = Settings.from_environ()
+    parameters, _ = run_options(args, settings, "up")  # the parameters `up` reads from samconfig.toml
+    _, model = load_app(settings, running_addresses(settings) or assumed_addresses(settings), parameters)
+    options = mint_options(model, args.authorizer, args.scope, args.audience)
+    if args.issuer:
+        options["issuer"] = args.issuer
+    token = DevIssuer(issuer_folder(settings)).mint(subject=args.sub, scopes=args.scope, ttl_s=args.ttl,
+                                                    claims=dict(args.claim), **options)
+    print(token, flush=True)
+    print(f"(for issuer {options['issuer']}; valid {args.ttl} s; send it as Authorization: Bearer <token>)",
+          file=sys.stderr)
+    return 0
 
 
 # -- build -------------------------------------------------------------------------------------

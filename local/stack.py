@@ -20,10 +20,13 @@ from local.app.declaration import Declaration, read_declaration
 from local.app.env_vars import read_env_vars
 from local.app.project import Addresses, forget_addresses, load_app, record_addresses, stack_name
 from local.app.setup_commands import run_setup
+from local.auth.dev_issuer import DevIssuer
+from local.auth.jwks import KeySource
 from local.build.dependencies import Built
 from local.build.pip_target import BuildFailed
 from local.events.runner import EventRunner
 from local.gateway.console import WebConsole
+from local.gateway.function_url import FunctionUrl
 from local.gateway.gateway import AccessLog, Gateway
 from local.http.server import HttpServer
 from local.runtime.invoke_api import LambdaInvokeApi
@@ -32,7 +35,7 @@ from local.runtime.runtime import Runtime
 from local.services import external
 from local.services.aws.launcher import EmbeddedAws
 from local.services.postgres import EmbeddedPostgres
-from local.services.procs import ensure_port_free, stop_stale
+from local.services.procs import ensure_port_free, free_port, port_is_free, stop_stale
 from local.services.redis import EmbeddedRedis
 from local.services.run_lock import RunLock
 from local.settings import DEFAULT_MAX_INSTANCES, Settings
@@ -49,12 +52,21 @@ class Endpoints:
 
 def serving(model, region: str, account_id: str, aws_endpoint_url: str | None, *, console_log: ConsoleLog | None = None,
             access_log: AccessLog | None = None, build_dir=None, app_name: str = "local",
-            max_instances: int = DEFAULT_MAX_INSTANCES) -> tuple[Runtime, Gateway]:
+            max_instances: int = DEFAULT_MAX_INSTANCES, issuer_dir: Path | None = None) -> tuple[Runtime, Gateway]:
     """The template's functions and the gateway in front of them, its console included: what
-    `local up` serves on its port, and what tests drive without a socket. Stop the runtime."""
+    `local up` serves on its port, and what tests drive without a socket. Stop the runtime.
+    `issuer_dir` holds the development issuer's key, whose tokens every JWT and Cognito
+    authorizer accepts (`local tokens mint`); without it, none is trusted."""
     runtime = Runtime(model, region, account_id, console=console_log, build_dir=build_dir, max_instances=max_instances)
-    console = WebConsole(model, runtime, aws_endpoint_url, region, app_name)
-    return runtime, Gateway(model, runtime, account_id, region, access_log=access_log, console=console)
+    issuer = DevIssuer(issuer_dir) if issuer_dir is not None else None
+    console = WebConsole(model, runtime, aws_endpoint_url, region, app_name, issuer)
+    return runtime, Gateway(model, runtime, account_id, region, access_log=access_log, console=console,
+                            keys=KeySource(trusted=issuer))
+
+
+def issuer_folder(settings: Settings) -> Path:
+    """Where the development issuer keeps its key: `local up` and `local tokens mint` share it."""
+    return settings.state_dir / "issuer"
 
 
 class Stack:
@@ -121,7 +133,7 @@ class Stack:
 
             self._runtime, gateway_app = serving(model, s.region, deployment.account_id, urls["aws"],
                                                  build_dir=s.build_dir, app_name=declaration.name,
-                                                 max_instances=s.max_instances)
+                                                 max_instances=s.max_instances, issuer_dir=issuer_folder(s))
             step = self._done(say_builds(self._runtime.build_all(), self.say), step)
             loop = self._runtime.loop  # one event loop serves both and every function's pipes
             gateway = HttpServer(gateway_app, s.gateway_port, s.bind_host, loop=loop)
@@ -130,6 +142,7 @@ class Stack:
                 server.start()
                 self._servers.append(server)
             services.gateway_url, services.lambda_url = gateway.url, lambda_api.url
+            services.function_urls = self._serve_function_urls(model, gateway_app, deployment.account_id, loop)
             record_addresses(s, services)  # the event runner reads where the services are from it
             process = self._supervisor.start(runner)
             process.wait_ready(runner.ready, READY_TIMEOUT)
@@ -155,6 +168,22 @@ class Stack:
     def supervise(self) -> str | None:
         """Start again each managed process that exited; why the stack must stop, if it must."""
         return self._supervisor.check()
+
+    def _serve_function_urls(self, model, gateway_app: Gateway, account_id: str, loop) -> dict[str, str]:
+        """One address per function URL (its whole path is the function's, as a URL's is on
+        AWS): ports from LOCAL_GATEWAY_PORT + 100 upwards in the template's order, a free
+        one where that is taken."""
+        urls = {}
+        with_url = [spec for spec in model.functions.values() if spec.url is not None]
+        for index, spec in enumerate(with_url):
+            preferred = self.settings.gateway_port + 100 + index
+            app = FunctionUrl(spec, self._runtime, account_id, self.settings.region, gateway_app.access_log)
+            server = HttpServer(app, preferred if port_is_free(preferred) else free_port(), self.settings.bind_host,
+                                loop=loop)
+            server.start()
+            self._servers.append(server)
+            urls[spec.logical_id] = server.url + "/"
+        return urls
 
     def _done(self, what: str, since: float) -> float:
         """One progress line per finished step, with its time; returns the next step's start."""

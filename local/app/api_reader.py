@@ -5,6 +5,7 @@ OpenAPI definition adds routes (`routes`, for the functions) and authorizers."""
 from infra.errors import TemplateError
 from local.app.cfn_api_reader import CloudFormationApiReader
 from local.app.cfn_shapes import LAMBDA_FUNCTION
+from local.app.http_api_reader import HttpApiReader
 from local.app.model import ApiEvent, ApiSpec, AuthorizerSpec, CorsSpec, GatewayResponseSpec, MethodSetting
 from local.app.openapi_reader import OpenApiReader
 from local.app.values import decode_resource_path, logical_id_of
@@ -37,6 +38,7 @@ class ApiReader:
             if e.get("Type") == "Api")
         if uses_implicit:
             apis[IMPLICIT_API] = self._api(IMPLICIT_API, {"StageName": "Prod", **self.b.api_globals})
+        apis.update(HttpApiReader(self.b).read())
         apis.update(self.cloudformation.read())
         self.routes += self.cloudformation.routes
         return apis
@@ -72,9 +74,10 @@ class ApiReader:
         return spec
 
     def _authorizer(self, api: str, name: str, spec: dict) -> AuthorizerSpec:
-        if "FunctionArn" not in spec:  # a Cognito user pool's (UserPoolArn), or a kind SAM may add
-            kind = "Cognito user pool" if "UserPoolArn" in spec else "this kind of"
-            self.b.warn(api, f"Auth.Authorizers.{name}", f"{kind} authorizer is not run here; "
+        if "UserPoolArn" in spec:
+            return self._cognito(api, name, self.b.resolver.resolve(spec, api))
+        if "FunctionArn" not in spec:  # a kind SAM may add
+            self.b.warn(api, f"Auth.Authorizers.{name}", "this kind of authorizer is not run here; "
                                                        "the routes it protects answer 401")
             return AuthorizerSpec(name=name, function="", payload_type="UNRUN")
         function = logical_id_of(spec.get("FunctionArn"))
@@ -89,6 +92,25 @@ class ApiReader:
             validation_expression=identity.get("ValidationExpression"),
             headers=identity.get("Headers", []) or [], query_strings=identity.get("QueryStrings", []) or [],
             ttl_s=int(identity.get("ReauthorizeEvery", 300)))
+
+
+    def _cognito(self, api: str, name: str, spec: dict) -> AuthorizerSpec:
+        """A Cognito user pool authorizer: the pool's tokens, checked as a JWT against the pool's
+        issuer, https://cognito-idp.<region>.amazonaws.com/<pool id>."""
+        pools = spec["UserPoolArn"] if isinstance(spec["UserPoolArn"], list) else [spec["UserPoolArn"]]
+        if len(pools) > 1:
+            self.b.warn(api, f"Auth.Authorizers.{name}.UserPoolArn", "only the first user pool's tokens are accepted")
+        arn = str(pools[0])
+        if not arn.startswith("arn:") or "userpool/" not in arn:
+            raise TemplateError(self.b.path, f"authorizer {name}: UserPoolArn {arn!r} is not a user pool's ARN",
+                                resource=api)
+        region, pool_id = arn.split(":")[3], arn.split("userpool/", 1)[1]
+        identity = spec.get("Identity", {}) or {}
+        return AuthorizerSpec(name=name, payload_type="COGNITO", issuer=f"https://cognito-idp.{region}.amazonaws.com/"
+                                                                      f"{pool_id}",
+                              header=identity.get("Header", "Authorization"),
+                              validation_expression=identity.get("ValidationExpression"),
+                              scopes=[str(s) for s in spec.get("AuthorizationScopes") or []])
 
 
 def _cors(cors) -> CorsSpec | None:

@@ -29,19 +29,46 @@ class LayerSpec(BaseModel):
         return self.content_dir / "requirements.txt" if self.built_by_sam else None
 
 
+REST, HTTP = "REST", "HTTP"  # API Gateway's two kinds of API
+DEFAULT_ROUTE = "$default"  # an HTTP API's catch-all route: its path and its route key
+
+
 class ApiEvent(BaseModel):
     name: str
-    path: str
+    path: str  # a resource path, or $default (HTTP APIs)
     method: str  # upper case, or ANY
     api: str  # logical id of the API
-    auth: dict | None = None
-    timeout_ms: int = 29_000  # API Gateway's integration timeout
+    auth: dict | None = None  # SAM's event Auth: Authorizer, AuthorizationScopes
+    timeout_ms: int = 29_000  # API Gateway's integration timeout (HTTP APIs: 30 s)
+    api_type: str = REST
+    payload_version: str = "1.0"  # HTTP APIs: PayloadFormatVersion, 2.0 unless the event says 1.0
+
+    @property
+    def route_key(self) -> str:
+        """HTTP API's name for a route, as in its event's routeKey: `GET /items/{id}`, `$default`."""
+        return DEFAULT_ROUTE if self.path == DEFAULT_ROUTE else f"{self.method} {self.path}"
 
     @property
     def api_id(self) -> str:
         """The API's id in events and method ARNs: its logical id, lower case; a nested
         stack's `Child/Api` as `child-api`, since an ARN's `/` separates its parts."""
         return self.api.lower().replace("/", "-")
+
+
+class HttpCorsSpec(BaseModel):
+    """An HTTP API's CorsConfiguration, or a function URL's Cors: lists, as AWS keeps them."""
+    allow_origins: list[str] = []
+    allow_methods: list[str] = []
+    allow_headers: list[str] = []
+    expose_headers: list[str] = []
+    max_age: int | None = None
+    allow_credentials: bool = False
+
+
+class FunctionUrlSpec(BaseModel):
+    auth_type: str = "NONE"  # NONE or AWS_IAM (SigV4 checked)
+    cors: HttpCorsSpec | None = None
+    invoke_mode: str = "BUFFERED"
 
 
 class SqsEvent(BaseModel):
@@ -79,6 +106,7 @@ class FunctionSpec(BaseModel):
     sqs_events: list[SqsEvent] = []
     schedule_events: list[ScheduleEvent] = []
     other_events: dict[str, str] = {}  # name -> type, for what runs only on AWS
+    url: FunctionUrlSpec | None = None  # FunctionUrlConfig
 
     @property
     def layer_dirs(self) -> list[Path]:
@@ -100,13 +128,20 @@ class MethodSetting(BaseModel):
 
 class AuthorizerSpec(BaseModel):
     name: str
-    function: str  # logical id of the authorizer function
-    payload_type: str = "TOKEN"  # TOKEN or REQUEST; UNRUN for a kind not run here (its routes answer 401)
-    header: str | None = None  # TOKEN: where the token is
+    function: str = ""  # logical id of the authorizer function (Lambda authorizers)
+    # TOKEN or REQUEST (Lambda), JWT (HTTP APIs), COGNITO (REST user pools); UNRUN for a kind
+    # not run here (its routes answer 401)
+    payload_type: str = "TOKEN"
+    header: str | None = None  # TOKEN, COGNITO, JWT: where the token is
     validation_expression: str | None = None
     headers: list[str] = []  # REQUEST identity sources
     query_strings: list[str] = []
     ttl_s: int = 300
+    payload_version: str = "1.0"  # HTTP API Lambda authorizers: AuthorizerPayloadFormatVersion
+    simple_responses: bool = False  # HTTP API Lambda authorizers: EnableSimpleResponses
+    issuer: str | None = None  # JWT, COGNITO
+    audiences: list[str] = []  # JWT: JwtConfiguration.audience
+    scopes: list[str] = []  # COGNITO: AuthorizationScopes every route it protects requires
 
 
 class CorsSpec(BaseModel):
@@ -128,6 +163,7 @@ class ApiSpec(BaseModel):
     logical_id: str
     name: str
     stage: str
+    kind: str = REST
     method_settings: list[MethodSetting] = []
     authorizers: dict[str, AuthorizerSpec] = {}
     default_authorizer: str | None = None
@@ -135,6 +171,7 @@ class ApiSpec(BaseModel):
     binary_media_types: list[str] = []
     gateway_responses: dict[str, GatewayResponseSpec] = {}  # by gateway response type
     variables: dict[str, str] = {}  # the stage's Variables: the proxy event's stageVariables
+    http_cors: HttpCorsSpec | None = None  # HTTP APIs: CorsConfiguration
 
     @property
     def stage_throttle(self) -> MethodSetting | None:

@@ -2,7 +2,7 @@
 model, the environment functions get, and where a running stack's services are."""
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import psutil
@@ -29,6 +29,7 @@ class Addresses:
     gateway_url: str | None = None
     lambda_url: str | None = None
     pid: int | None = None
+    function_urls: dict[str, str] = field(default_factory=dict)  # logical id -> its function URL
 
     def function_environment(self) -> dict[str, str]:
         urls = {names.DATABASE_URL: self.database_url, names.REDIS_URL: self.redis_url,

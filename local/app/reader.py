@@ -12,6 +12,7 @@ from local.app.api_reader import IMPLICIT_API, ApiReader
 from local.app.cfn_shapes import LAMBDA_FUNCTION, LAMBDA_LAYER, function_props, layer_props
 from local.app.code_source import inline_folder, zip_folder
 from local.app.declaration import read_declaration
+from local.app.http_api_reader import function_url, http_api_event
 from local.app.model import (
     ApiEvent,
     AppModel,
@@ -194,7 +195,7 @@ class _Builder:
             code_dir=code_dir, handler=handler, runtime=runtime, timeout=float(value("Timeout", 3)),
             memory_mb=int(value("MemorySize", 128)),
             reserved_concurrency=int_or_none(value("ReservedConcurrentExecutions")), prebuilt=self.prebuilt,
-            layers=function_layers, environment=environment,
+            layers=function_layers, environment=environment, url=function_url(value("FunctionUrlConfig")),
         )
         for event_name, event in (own.get("Events") or {}).items():
             self._add_event(spec, event_name, event)
@@ -202,9 +203,11 @@ class _Builder:
 
     def _add_event(self, spec: FunctionSpec, name: str, event: dict) -> None:
         kind, raw = event.get("Type"), event.get("Properties", {}) or {}
-        props = self.resolver.resolve({k: v for k, v in raw.items() if k not in ("RestApiId", "Queue")},
+        props = self.resolver.resolve({k: v for k, v in raw.items() if k not in ("RestApiId", "ApiId", "Queue")},
                                       spec.logical_id)
-        if kind == "Api":
+        if kind == "HttpApi":
+            spec.api_events.append(http_api_event(name, raw, props))
+        elif kind == "Api":
             api = raw.get("RestApiId", {"Ref": IMPLICIT_API})
             spec.api_events.append(ApiEvent(
                 name=name, path=str(props["Path"]), method=str(props["Method"]).upper(),

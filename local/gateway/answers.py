@@ -74,3 +74,12 @@ def _header_value(source: str, request: HttpRequest) -> str | None:
     if source.startswith(prefix):
         return request.header(source[len(prefix):])
     return None
+
+# An HTTP API's own answers. HTTP APIs have no GatewayResponses, so these are given as they are.
+HTTP_NOT_FOUND = Answer("HTTP", 404, {"message": "Not Found"})
+HTTP_UNAUTHORIZED = Answer("HTTP", 401, {"message": "Unauthorized"})
+HTTP_FORBIDDEN = Answer("HTTP", 403, {"message": "Forbidden"})
+HTTP_THROTTLED = Answer("HTTP", 429, {"message": "Too Many Requests"})
+# A function error, an answer it cannot use, a failed authorizer: all 500 on an HTTP API.
+HTTP_INTERNAL_ERROR = Answer("HTTP", 500, {"message": "Internal Server Error"})
+HTTP_TIMED_OUT = Answer("HTTP", 503, {"message": "Service Unavailable"})

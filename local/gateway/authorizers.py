@@ -1,6 +1,8 @@
-"""Lambda authorizers (TOKEN and REQUEST) as API Gateway runs them: identity sources checked
-first (missing gives 401 without a call), the function's policy evaluated against the
-request's methodArn, its context passed on, and its answer cached per identity for the TTL.
+"""A REST API's authorizers as API Gateway runs them. Lambda authorizers (TOKEN and REQUEST):
+identity sources checked first (missing gives 401 without a call), the function's policy
+evaluated against the request's methodArn, its context passed on, and its answer cached per
+identity for the TTL. Cognito user pool authorizers: the token checked as a JWT against the
+pool's issuer; every failure is a 401, a missing scope too, as REST APIs answer it.
 """
 
 import re
@@ -9,6 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 from local.app.model import ApiEvent, ApiSpec, AuthorizerSpec
+from local.auth.jwt_check import JwtChecker, JwtRejected, JwtRule, claims_as_text
 from local.gateway.answers import (
     AUTHORIZER_FAILURE,
     AUTHORIZER_UNUSABLE,
@@ -35,8 +38,8 @@ class Verdict:
 
 
 class Authorizers:
-    def __init__(self, api: ApiSpec, runtime: Runtime, clock=time.monotonic):
-        self.api, self.runtime, self.clock = api, runtime, clock
+    def __init__(self, api: ApiSpec, runtime: Runtime, clock=time.monotonic, tokens: JwtChecker | None = None):
+        self.api, self.runtime, self.clock, self.tokens = api, runtime, clock, tokens
         self._cache: dict[tuple, tuple[float, Grant]] = {}  # touched only on the event loop
 
     def for_route(self, event: ApiEvent) -> AuthorizerSpec | None:
@@ -45,10 +48,13 @@ class Authorizers:
             return None
         return self.api.authorizers.get(name)
 
-    async def check(self, authorizer: AuthorizerSpec, request: HttpRequest, method_arn: str, request_event) -> Verdict:
+    async def check(self, authorizer: AuthorizerSpec, request: HttpRequest, method_arn: str, request_event,
+                    route: ApiEvent) -> Verdict:
         """`request_event` builds the REQUEST authorizer's event (the proxy event's fields)."""
-        if authorizer.payload_type == "UNRUN":  # fail closed: the route is protected on AWS
-            return Verdict(denied=UNAUTHORIZED)
+        if authorizer.payload_type == "UNRUN" or (authorizer.payload_type == "COGNITO" and self.tokens is None):
+            return Verdict(denied=UNAUTHORIZED)  # fail closed: the route is protected on AWS
+        if authorizer.payload_type == "COGNITO":
+            return await self._cognito(authorizer, request, route)
         identity = _identity(authorizer, request)
         if identity is None:
             return Verdict(denied=UNAUTHORIZED)
@@ -72,6 +78,20 @@ class Authorizers:
             return Verdict(denied=EXPLICIT_DENY if effect == "Deny" else NOT_ALLOWED)
         latency = int((self.clock() - began) * 1000)
         return Verdict(context={**grant.context, "principalId": grant.principal_id, "integrationLatency": latency})
+
+    async def _cognito(self, authorizer: AuthorizerSpec, request: HttpRequest, route: ApiEvent) -> Verdict:
+        token = request.header(authorizer.header or "Authorization")
+        if token and authorizer.validation_expression and not re.fullmatch(authorizer.validation_expression, token):
+            return Verdict(denied=UNAUTHORIZED)
+        scopes = tuple((route.auth or {}).get("AuthorizationScopes") or authorizer.scopes)
+        try:
+            claims = await self.tokens.check(token, JwtRule(issuer=authorizer.issuer or "", scopes=scopes))
+        except JwtRejected:
+            return Verdict(denied=UNAUTHORIZED)
+        # Without scopes the method wants the pool's ID token; with scopes, an access token.
+        if claims.get("token_use", "access" if scopes else "id") != ("access" if scopes else "id"):
+            return Verdict(denied=UNAUTHORIZED)
+        return Verdict(context={"claims": claims_as_text(claims)})
 
     def _cached(self, authorizer: AuthorizerSpec, identity: tuple) -> Grant | None:
         entry = self._cache.get((authorizer.name, identity))

@@ -1,6 +1,7 @@
 """The live console at /_local/, served by the emulator itself (no function involved): the
 functions and their routes, recent invocations with their logs, every queue's depth and its
-DLQ's, and the configuration (secrets masked). The page polls /_local/api/state."""
+DLQ's, and the configuration (secrets masked). The page polls /_local/api/state. Under
+/_local/issuer it is also the development issuer's OpenID discovery document and JWKS."""
 
 import asyncio
 import time
@@ -11,17 +12,19 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.aws import emulator_client
 from local.app.model import AppModel
+from local.auth.dev_issuer import DevIssuer
 from local.http.messages import HttpRequest, HttpResponse, json_response
 from local.runtime.runtime import Runtime
 
 PAGE = Path(__file__).with_name("static") / "console.html"
 PREFIX = "/_local"
+ISSUER_PATH = PREFIX + "/issuer"  # the development issuer's URL, below the gateway's
 
 
 class WebConsole:
     def __init__(self, model: AppModel, runtime: Runtime, aws_endpoint_url: str | None, region: str,
-                 app_name: str = "local"):
-        self.model, self.runtime, self.app_name = model, runtime, app_name
+                 app_name: str = "local", issuer: DevIssuer | None = None):
+        self.model, self.runtime, self.app_name, self.issuer = model, runtime, app_name, issuer
         config = Config(connect_timeout=0.5, read_timeout=1, retries={"max_attempts": 1})
         make = lambda service: emulator_client(service, aws_endpoint_url, region, config)  # noqa: E731
         self.sqs, self.ssm = (make("sqs"), make("ssm")) if aws_endpoint_url else (None, None)
@@ -40,6 +43,12 @@ class WebConsole:
             queues, config = await asyncio.gather(asyncio.to_thread(self._queues), asyncio.to_thread(self._config))
             return json_response(200, {"app": self.app_name, "functions": self._functions(), "invocations": self._invocations(),
                                        "queues": queues, "configuration": config, "now": time.time()})
+        if self.issuer is not None and path.startswith(ISSUER_PATH + "/"):
+            issuer_url = f"http://{request.header('Host') or 'localhost'}{ISSUER_PATH}"
+            if path == ISSUER_PATH + "/.well-known/openid-configuration":
+                return json_response(200, self.issuer.openid_configuration(issuer_url))
+            if path == ISSUER_PATH + "/jwks.json":
+                return json_response(200, self.issuer.jwks())
         return json_response(404, {"message": f"nothing at {path}"})
 
     def _functions(self) -> list[dict]:

@@ -1,10 +1,11 @@
-"""The template's Api events as a route table: path parameters, greedy {proxy+}, ANY; the
-most specific route wins, and an exact method before ANY."""
+"""The template's Api and HttpApi events as one route table: path parameters, greedy
+{proxy+}, ANY; the most specific route wins, an exact method before ANY, and an HTTP API's
+$default route only when nothing else matches."""
 
 import re
 from dataclasses import dataclass
 
-from local.app.model import ApiEvent, AppModel
+from local.app.model import DEFAULT_ROUTE, ApiEvent, AppModel
 
 
 @dataclass
@@ -16,6 +17,8 @@ class Route:
 
 
 def _compile(path: str) -> tuple[re.Pattern, int]:
+    if path == DEFAULT_ROUTE:
+        return re.compile(r"/.*"), -1
     regex, literal = "", 0
     for segment in path.strip("/").split("/"):
         if segment.startswith("{") and segment.endswith("+}"):
@@ -49,3 +52,7 @@ class RouteTable:
     def methods_at(self, path: str) -> list[str]:
         """Every method some route serves at this path (for CORS preflight answers)."""
         return sorted({r.event.method for r in self.routes if r.pattern.match(path)})
+
+    def apis_at(self, path: str) -> list[str]:
+        """The APIs with a route at this path other than a $default one, most specific first."""
+        return list(dict.fromkeys(r.event.api for r in self.routes if r.literal_chars >= 0 and r.pattern.match(path)))

@@ -1,10 +1,12 @@
-"""API Gateway's throttling: a token bucket per stage, or per method where MethodSettings
-set one, refilled at the rate and holding at most the burst."""
+"""API Gateway's throttling: token buckets refilled at the rate and holding at most the burst.
+A REST API has one per stage, or per method where MethodSettings set one; an HTTP API's
+DefaultRouteSettings give every route a bucket of its own, and RouteSettings one route its own
+limits."""
 
 import threading
 import time
 
-from local.app.model import ApiSpec, MethodSetting
+from local.app.model import HTTP, ApiSpec, MethodSetting
 
 
 class TokenBucket:
@@ -28,13 +30,24 @@ class TokenBucket:
 class Throttle:
     def __init__(self, api: ApiSpec, clock=time.monotonic):
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
+        self._per_route = None  # an HTTP API's default: (rate, burst) for each route's own bucket
+        self._clock = clock
         for setting in api.method_settings:
+            if api.kind == HTTP and (setting.resource_path, setting.http_method) == ("/*", "*"):
+                self._per_route = setting
+                continue
             bucket = _bucket(setting, clock)
             if bucket is not None:
                 self._buckets[(setting.resource_path, setting.http_method)] = bucket
 
     def allow(self, resource: str, method: str) -> bool:
         """True when the request may go on; the most specific setting applies."""
+        if self._per_route is not None:
+            key = (resource, method)
+            if key not in self._buckets:
+                self._buckets[key] = _bucket(self._per_route, self._clock)
+            bucket = self._buckets[key]
+            return bucket.take() if bucket is not None else True
         for key in ((resource, method), (resource, "*"), ("/*", method), ("/*", "*")):
             bucket = self._buckets.get(key)
             if bucket is not None:

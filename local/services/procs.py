@@ -135,6 +135,14 @@ def ensure_port_free(port: int, purpose: str, variable: str) -> None:
                              f"set {variable} to another port") from None
 
 
+def port_is_free(port: int) -> bool:
+    try:
+        ensure_port_free(port, "", "")
+    except LocalError:
+        return False
+    return True
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))

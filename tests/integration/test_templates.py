@@ -90,14 +90,13 @@ def test_parameter_overrides_flip_the_conditions(local_env, start_local_up):
 def test_what_is_not_run_is_named_once_and_the_rest_serves(local_env, start_local_up):
     run = up(local_env, start_local_up, "partly-unsupported")
     warnings = [line.strip() for line in run.lines if line.strip().startswith("!!")]
-    assert any("Api: Auth.Authorizers.Users: Cognito user pool authorizer is not run here" in w for w in warnings)
     assert any("OpenFunction: Layers: arn:aws:lambda:us-east-1:017000801446:layer:" in w for w in warnings)
-    assert any("OpenFunction: Events.Http: Type HttpApi is not run here" in w for w in warnings)
     assert any("FromS3Function: CodeUri: code in S3 is not fetched" in w for w in warnings)
     assert any("NodeFunction: Runtime: nodejs20.x is not run here" in w for w in warnings)
-    assert len(warnings) == 5, warnings
+    assert len(warnings) == 3, warnings
     assert call(run, "/open")[:3:2] == (200, b"open")
-    assert call(run, "/members")[0] == 401  # fails closed, as the pool would refuse no token
+    assert call(run, "/http")[:3:2] == (200, b"open")  # the implicit HTTP API
+    assert call(run, "/members")[0] == 401  # the user pool's authorizer refuses a request with no token
 
 
 def test_zipped_and_inline_code_run(local_env, start_local_up, tmp_path):

@@ -15,7 +15,8 @@ MAX_TOP_LEVEL_MODULES = 8
 FLOORS = [
     {"local.errors"},
     {"local.settings", "local.loop_thread"},
-    {"local.services", "local.app", "local.http", "local.build"},  # servers; the template as a model; HTTP; dependency builds
+    # servers; the template as a model; HTTP; dependency builds; tokens and signatures checked
+    {"local.services", "local.app", "local.http", "local.build", "local.auth"},
     {"local.runtime"},  # functions in workers, the Invoke API
     {"local.gateway", "local.events"},  # what calls functions: requests and event sources
     {"local.supervisor"},

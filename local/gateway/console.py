@@ -53,7 +53,8 @@ class WebConsole:
 
     def _functions(self) -> list[dict]:
         return [{"name": spec.logical_id, "handler": spec.handler, "timeout": spec.timeout,
-                 "routes": [f"{event.method} {event.path}" for event in spec.api_events],
+                 "routes": [f"{'HTTP ' if event.api_type == 'HTTP' else ''}{event.method} {event.path}"
+                            for event in spec.api_events],
                  "sources": [f"SQS {e.queue}" for e in spec.sqs_events] + [e.schedule for e in spec.schedule_events]}
                 for spec in self.model.functions.values()]
 

@@ -28,9 +28,12 @@ from support import template_text
 
 from infra.intrinsics import Deployment, Resolver
 from infra.template import load_template
+from local.app.listing import expected_function_urls, listing
 from local.app.reader import build_model
+from local.app.token_claims import mint_options
 from local.auth.dev_issuer import DevIssuer
 from local.auth.jwks import KeySource
+from local.errors import LocalError
 from local.gateway.client import GatewayClient
 from local.gateway.function_url import FunctionUrl, url_id
 from local.gateway.gateway import AccessLog, Gateway
@@ -251,6 +254,38 @@ class TestJwtAuthorizer:
         assert response.json()["requestContext"]["authorizer"]["jwt"]["scopes"] == ["admin.all", "x"]
 
 
+class TestCognitoAuthorizer:
+    """A REST API's user pool authorizer: every failure a 401; an ID token without scopes, an
+    access token with them."""
+    POOL = "https://cognito-idp.us-east-1.amazonaws.com/local-Pool"
+
+    def mint(self, issuer, **claims):
+        return issuer.mint(issuer=self.POOL, subject="bob", now=NOW - 10, **claims)
+
+    def test_an_id_token_passes_with_its_claims_as_text(self, client, issuer):
+        response = client.get("/members", headers={"Authorization": self.mint(issuer, token_use="id",
+                                                                              audience="app-client")})
+        assert response.status == 200, response.body
+        event = response.json()
+        APIGatewayProxyEventModel.model_validate(event)
+        claims = event["requestContext"]["authorizer"]["claims"]
+        assert (claims["sub"], claims["token_use"], claims["iat"]) == ("bob", "id", str(int(NOW - 10)))
+
+    def test_refusals_are_401(self, client, issuer):
+        assert client.get("/members").json() == {"message": "Unauthorized"}
+        other_pool = issuer.mint(issuer=self.POOL + "x", subject="bob", now=NOW - 10, token_use="id")
+        assert client.get("/members", headers={"Authorization": other_pool}).status == 401
+        access = self.mint(issuer, token_use="access", client_id="app-client")
+        assert client.get("/members", headers={"Authorization": access}).status == 401  # wants an ID token
+
+    def test_scoped_routes_want_an_access_token_with_the_scope(self, client, issuer):
+        editor = self.mint(issuer, token_use="access", client_id="c", scopes=["members/edit"])
+        assert client.get("/members/edit", headers={"Authorization": editor}).status == 200
+        reader = self.mint(issuer, token_use="access", client_id="c", scopes=["members/read"])
+        assert client.get("/members/edit", headers={"Authorization": reader}).status == 401
+        assert client.get("/members/edit", headers={"Authorization": self.mint(issuer, token_use="id")}).status == 401
+
+
 class TestLambdaAuthorizer:
     def test_simple_responses_with_context_and_cache(self, client):
         event = client.get("/simple", headers={"x-key": "good"}).json()
@@ -325,3 +360,29 @@ class TestFunctionUrl:
         iam = event["requestContext"]["authorizer"]["iam"]
         assert (iam["accessKey"], iam["accountId"], iam["userArn"]) == ("test", "123456789012",
                                                                         "arn:aws:iam::123456789012:root")
+
+
+def test_tokens_are_minted_for_the_named_authorizer(served):
+    model, _ = served
+    with pytest.raises(LocalError, match="name the authorizer with --authorizer.*Http/Jwt, Members/Users"):
+        mint_options(model, None, [], None)
+    with pytest.raises(LocalError, match="no JWT or Cognito authorizer 'Simple'"):
+        mint_options(model, "Simple", [], None)  # a Lambda authorizer: no token of ours would do
+    assert mint_options(model, "Jwt", [], None) == {"issuer": ISSUER, "audience": "recipes-app"}
+    pool = {"issuer": TestCognitoAuthorizer.POOL}
+    assert mint_options(model, "Users", [], None) == {**pool, "token_use": "id", "audience": "local-client"}
+    assert mint_options(model, "Members/Users", ["x"], "web") == {**pool, "token_use": "access", "client_id": "web"}
+
+
+def test_the_listing_names_every_api_route_and_url(served):
+    model, _ = served
+    listed = listing(model, "http://127.0.0.1:3000", expected_function_urls(model, 3000))
+    assert {(api["id"], api["type"], api["stage"]) for api in listed["apis"]} == {
+        ("Http", "HTTP", "dev"), ("ServerlessHttpApi", "HTTP", "$default"), ("ServerlessRestApi", "REST", "Prod"),
+        ("Members", "REST", "Prod")}
+    echo = next(f for f in listed["functions"] if f["logical_id"] == "Echo")
+    assert (echo["url"], echo["url_auth_type"]) == ("http://127.0.0.1:3100/", "NONE")
+    assert {"api": "Http", "api_id": "http", "api_type": "HTTP", "method": "GET", "path": "/admin",
+            "route_key": "GET /admin", "payload_version": "2.0", "authorizer": "Jwt"} in echo["routes"]
+    private = next(f for f in listed["functions"] if f["logical_id"] == "Private")
+    assert (private["url"], private["url_auth_type"]) == ("http://127.0.0.1:3101/", "AWS_IAM")

@@ -81,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     generate = commands.add_parser("generate-event", help="print an event in AWS's shape")
     sources = generate.add_subparsers(dest="source", required=True, metavar="SOURCE")
-    api = sources.add_parser("apigateway", help="REST API proxy event (payload 1.0)")
+    api = sources.add_parser("apigateway", help="the matching route's event: REST (payload 1.0) or HTTP API (2.0)")
+    api.add_argument("--payload", choices=("1.0", "2.0"), help="this payload format, whatever the route's")
     api.add_argument("--method", default="GET")
     api.add_argument("--path", default="/", help="path and query, e.g. /items/42?x=1")
     api.add_argument("--body")

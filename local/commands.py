@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 from local.app.env_vars import read_env_vars
@@ -19,6 +20,7 @@ from local.errors import LocalError
 from local.events import dlq, shapes
 from local.events import log as event_log
 from local.events import runner as event_runner
+from local.gateway.http_event import http_event
 from local.gateway.proxy_event import proxy_event
 from local.gateway.routes import RouteTable
 from local.http.messages import HttpRequest
@@ -149,9 +151,16 @@ def cmd_generate_event(args: argparse.Namespace) -> int:
         match = RouteTable(model).match(request.method, request.target.split("?")[0])
         route, params = match if match else (None, {})
         api = model.apis.get(route.event.api) if route else None
-        event = proxy_event(request, route.event.path if route else request.target.split("?")[0], params,
-                            stage=api.stage if api else "Prod", api_id=(route.event.api_id if route else "local"),
-                            account_id=account)
+        version = args.payload or (route.event.payload_version if route else "1.0")  # the route's format
+        if version == "2.0":
+            event = http_event(request, route.event.route_key if route else "$default", params,
+                               stage=api.stage if api else "$default",
+                               api_id=route.event.api_id if route else "local", account_id=account,
+                               domain_name="localhost", now=time.time(), request_id=str(uuid.uuid4()))
+        else:
+            event = proxy_event(request, route.event.path if route else request.target.split("?")[0], params,
+                                stage=api.stage if api else "Prod",
+                                api_id=(route.event.api_id if route else "local"), account_id=account)
     elif args.source == "sqs":
         arn = f"arn:aws:sqs:{region}:{account}:{args.queue}"
         event = shapes.sqs_event([shapes.sqs_record(args.body, arn, region) for _ in range(args.count)])

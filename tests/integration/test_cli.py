@@ -8,6 +8,7 @@ import textwrap
 import pytest
 from aws_lambda_powertools.utilities.parser.models import (
     APIGatewayProxyEventModel,
+    APIGatewayProxyEventV2Model,
     EventBridgeModel,
     SnsModel,
     SqsModel,
@@ -104,13 +105,17 @@ def test_bad_parameter_overrides_are_a_usage_error(app_template):
     (["sqs", "--queue", "jobs", "--body", "hello", "--count", "3"], SqsModel),
     (["sns", "--topic", "events", "--message", "hi", "--attribute", "type=recipe.created"], SnsModel),
     (["schedule", "--rule", "relay"], EventBridgeModel),
+    (["apigateway", "--path", "/health?x=1&x=2", "--payload", "2.0"], APIGatewayProxyEventV2Model),
 ])
 def test_generated_events_have_aws_shapes(env, args, model):
     result = run("generate-event", *args, env=env)
     assert result.returncode == 0, result.stderr
     event = json.loads(result.stdout)
     model.model_validate(event)
-    if args[0] == "apigateway":
+    if args[0] == "apigateway" and "--payload" in args:
+        assert (event["routeKey"], event["rawPath"], event["queryStringParameters"]) == (
+            "GET /health", "/health", {"x": "1,2"})
+    elif args[0] == "apigateway":
         assert (event["httpMethod"], event["resource"], event["path"]) == ("GET", "/health", "/health")
         assert event["queryStringParameters"] == {"x": "1"}
         assert event["headers"] == {"X-Api-Key": "k", "X-Forwarded-For": "127.0.0.1", "X-Forwarded-Proto": "http"}

@@ -54,6 +54,7 @@ class HttpApi:
                                     api_id=route.event.api_id, account_id=context.account_id,
                                     now=context.wall_clock(), request_id=request_id,
                                     authorizer=authorizer_context, stage_variables=spec.variables)
+                built["requestContext"]["path"] = stage_path  # no /$default prefix: the stage is in the domain
                 return {"version": "1.0", **built}
             return http_event(request, route.event.route_key, path_parameters, stage=spec.stage,
                               api_id=route.event.api_id, account_id=context.account_id,

@@ -175,6 +175,7 @@ def test_the_default_route_takes_payload_1_0_and_a_rest_api_serves_beside(client
     event = client.delete("/anything/else?q=1").json()
     APIGatewayProxyEventModel.model_validate(event)
     assert (event["version"], event["resource"], event["httpMethod"]) == ("1.0", "$default", "DELETE")
+    assert (event["path"], event["requestContext"]["path"]) == ("/anything/else", "/anything/else")
     rest = client.get("/rest").json()
     APIGatewayProxyEventModel.model_validate(rest)
     assert (rest["resource"], rest["requestContext"]["stage"]) == ("/rest", "Prod")

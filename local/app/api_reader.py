@@ -38,7 +38,9 @@ class ApiReader:
             if e.get("Type") == "Api")
         if uses_implicit:
             apis[IMPLICIT_API] = self._api(IMPLICIT_API, {"StageName": "Prod", **self.b.api_globals})
-        apis.update(HttpApiReader(self.b).read())
+        http = HttpApiReader(self.b, self.openapi)
+        apis.update(http.read())
+        self.routes += http.routes
         apis.update(self.cloudformation.read())
         self.routes += self.cloudformation.routes
         return apis

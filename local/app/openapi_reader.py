@@ -39,7 +39,7 @@ class OpenApiReader:
     def read(self, api: str, body, uri=None, prop: str = "DefinitionBody") -> Definition | None:
         """`prop` names the body's property in warnings (CloudFormation's RestApi calls it Body)."""
         prop = prop if body is not None else "DefinitionUri"
-        document = self._document(api, body, uri, prop)
+        document = self.document(api, body, uri, prop)
         if document is None:
             return None
         if not isinstance(document.get("paths"), dict):
@@ -66,7 +66,9 @@ class OpenApiReader:
                     definition.routes.append(route)
         return definition
 
-    def _document(self, api: str, body, uri, prop: str) -> dict | None:
+    def document(self, api: str, body, uri, prop: str) -> dict | None:
+        """The OpenAPI document of a body (inline or AWS::Include) or of a file `uri` names;
+        None (and a warning) for one not on this machine. HTTP APIs' definitions read it too."""
         if body is not None:
             include = body.get("Fn::Transform") if isinstance(body, dict) and len(body) == 1 else None
             if isinstance(include, dict) and include.get("Name") == "AWS::Include":
@@ -76,7 +78,7 @@ class OpenApiReader:
                 return None if loaded is None else self.b.resolver.resolve(loaded, api)
             return self.b.resolver.resolve(body, api)
         # DefinitionUri's file is uploaded as it is: API Gateway sees no intrinsics in it.
-        return self._load(api, "DefinitionUri", self.b.resolver.resolve(uri, api))
+        return self._load(api, prop, self.b.resolver.resolve(uri, api))
 
     def _load(self, api: str, prop: str, location) -> dict | None:
         if not isinstance(location, str) or location.startswith("s3://"):
@@ -152,6 +154,14 @@ def function_in_uri(uri, functions_by_arn: dict[str, str]) -> str | None:
     # arn:aws:lambda:<region>:<account>:function:<name>[:<alias or version>]
     parts = match["arn"].split(":")
     return functions_by_arn.get(":".join(parts[:7])) or (functions_by_arn.get(parts[6]) if len(parts) > 6 else None)
+
+
+def lambda_target(uri, functions_by_arn: dict[str, str]) -> str | None:
+    """As function_in_uri, and also a function's own ARN, which HTTP APIs accept as an
+    integration's uri (REST APIs want the invocations URI)."""
+    if isinstance(uri, str) and uri.startswith("arn:") and ":function:" in uri and "/" not in uri:
+        uri = f"arn:aws:apigateway:local:lambda:path/2015-03-31/functions/{uri}/invocations"  # one parser for both
+    return function_in_uri(uri, functions_by_arn)
 
 
 def lambda_authorizer(name: str, function: str, kind: str, identity_source: str, validation_expression,

@@ -100,3 +100,15 @@ def test_jwt_cognito_and_function_urls_serve_side_by_side(local_env, start_local
     assert whoami["url"] == url and whoami["handler"] == "app.whoami"
     assert {(r["api_type"], r["method"], r["path"]) for r in whoami["routes"]} == {
         ("HTTP", "GET", "/me"), ("HTTP", "GET", "/orders"), ("REST", "GET", "/members")}
+
+
+def test_http_apis_from_openapi_and_cloudformation_serve_under_local_up(local_env, start_local_up):
+    run = up(local_env, start_local_up, "http-definitions")
+    for path, function in (("/books?q=1", "BooksFunction"), ("/orders/42", "OrdersFunction"),
+                           ("/any/where", "CatchAllFunction")):
+        status, _, body = call(run, path)
+        assert status == 200, (path, body)
+        assert json.loads(body)["function"] == function
+    assert call(run, "/books/7")[0] == 401  # a JWT scheme of the definition body
+    warnings = [line for line in run.lines if line.strip().startswith("!!")]
+    assert any("WebSocket" in line or "WEBSOCKET" in line for line in warnings), warnings

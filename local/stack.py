@@ -18,6 +18,7 @@ from infra.template import load_template
 from local import settings as names
 from local.app.declaration import Declaration, read_declaration
 from local.app.env_vars import read_env_vars
+from local.app.listing import function_url_ports
 from local.app.project import Addresses, forget_addresses, load_app, record_addresses, stack_name
 from local.app.setup_commands import run_setup
 from local.auth.dev_issuer import DevIssuer
@@ -171,18 +172,16 @@ class Stack:
 
     def _serve_function_urls(self, model, gateway_app: Gateway, account_id: str, loop) -> dict[str, str]:
         """One address per function URL (its whole path is the function's, as a URL's is on
-        AWS): ports from LOCAL_GATEWAY_PORT + 100 upwards in the template's order, a free
-        one where that is taken."""
+        AWS), on the port listing.function_url_ports gives it, or a free one where that is taken."""
         urls = {}
-        with_url = [spec for spec in model.functions.values() if spec.url is not None]
-        for index, spec in enumerate(with_url):
-            preferred = self.settings.gateway_port + 100 + index
-            app = FunctionUrl(spec, self._runtime, account_id, self.settings.region, gateway_app.access_log)
+        for name, preferred in function_url_ports(model, self.settings.gateway_port).items():
+            app = FunctionUrl(model.functions[name], self._runtime, account_id, self.settings.region,
+                              gateway_app.access_log)
             server = HttpServer(app, preferred if port_is_free(preferred) else free_port(), self.settings.bind_host,
                                 loop=loop)
             server.start()
             self._servers.append(server)
-            urls[spec.logical_id] = server.url + "/"
+            urls[name] = server.url + "/"
         return urls
 
     def _done(self, what: str, since: float) -> float:

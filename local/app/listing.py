@@ -34,7 +34,12 @@ def _default_authorizer(model: AppModel, api: str) -> str | None:
     return spec.default_authorizer if spec else None
 
 
-def expected_function_urls(model: AppModel, gateway_port: int, host: str = "127.0.0.1") -> dict[str, str]:
-    """Where `local up` puts each function URL unless the port is taken (stack.py)."""
+def function_url_ports(model: AppModel, gateway_port: int) -> dict[str, int]:
+    """The port `local up` gives each function URL unless it is taken: from the gateway's
+    + 100 upwards, in the template's order."""
     with_url = [spec.logical_id for spec in model.functions.values() if spec.url is not None]
-    return {name: f"http://{host}:{gateway_port + 100 + index}/" for index, name in enumerate(with_url)}
+    return {name: gateway_port + 100 + index for index, name in enumerate(with_url)}
+
+
+def expected_function_urls(model: AppModel, gateway_port: int, host: str = "127.0.0.1") -> dict[str, str]:
+    return {name: f"http://{host}:{port}/" for name, port in function_url_ports(model, gateway_port).items()}

@@ -8,7 +8,6 @@ pool's issuer; every failure is a 401, a missing scope too, as REST APIs answer 
 import re
 import time
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
 
 from local.app.model import ApiEvent, ApiSpec, AuthorizerSpec
 from local.auth.jwt_check import JwtChecker, JwtRejected, JwtRule, claims_as_text
@@ -55,7 +54,7 @@ class Authorizers:
             return Verdict(denied=UNAUTHORIZED)  # fail closed: the route is protected on AWS
         if authorizer.payload_type == "COGNITO":
             return await self._cognito(authorizer, request, route)
-        identity = _identity(authorizer, request)
+        identity = identity_values(authorizer, request)
         if identity is None:
             return Verdict(denied=UNAUTHORIZED)
         began = self.clock()
@@ -140,17 +139,17 @@ def _wildcard(pattern: str) -> re.Pattern:
     return compiled
 
 
-def _identity(authorizer: AuthorizerSpec, request: HttpRequest) -> tuple | None:
-    """The identity source values, or None when one is missing (API Gateway's 401)."""
+def identity_values(authorizer: AuthorizerSpec, request: HttpRequest) -> tuple | None:
+    """The identity source values ((), when a REQUEST authorizer has none), or None when one
+    is missing (API Gateway's 401)."""
     if authorizer.payload_type == "TOKEN":
         token = request.header(authorizer.header or "Authorization")
         if not token or (authorizer.validation_expression
                          and not re.fullmatch(authorizer.validation_expression, token)):
             return None
         return (token,)
-    query = parse_qs(urlsplit(request.target).query, keep_blank_values=True)
     values = [request.header(name) for name in authorizer.headers]
-    values += [query.get(name, [None])[-1] for name in authorizer.query_strings]
+    values += [request.query_value(name) for name in authorizer.query_strings]
     if any(not value for value in values):
         return None
     return tuple(values)

@@ -10,13 +10,13 @@ developer guide):
 """
 
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
 
 from local.app.model import ApiEvent, ApiSpec, AuthorizerSpec
 from local.auth.jwt_check import JwtRejected, JwtRule, bearer_token, claims_as_text, token_scopes
 from local.gateway.answers import HTTP_FORBIDDEN, HTTP_INTERNAL_ERROR, HTTP_UNAUTHORIZED, Answer
-from local.gateway.authorizers import evaluate
+from local.gateway.authorizers import evaluate, identity_values, method_arn
 from local.gateway.invocation import GatewayContext
+from local.gateway.proxy_event import authorizer_fields
 from local.http.messages import HttpRequest
 
 
@@ -51,7 +51,7 @@ class HttpAuthorizers:
             return await self._jwt(authorizer, request, route)
         if authorizer.payload_type != "REQUEST":  # not run here: fail closed, as the route is protected
             return HttpVerdict(denied=HTTP_UNAUTHORIZED)
-        identity = _identity(authorizer, request)
+        identity = identity_values(authorizer, request)
         if identity is None:
             return HttpVerdict(denied=HTTP_UNAUTHORIZED)
         began = self.context.clock()
@@ -80,7 +80,7 @@ class HttpAuthorizers:
 
     async def _jwt(self, authorizer: AuthorizerSpec, request: HttpRequest, route: ApiEvent) -> HttpVerdict:
         token = (request.header(authorizer.header) if authorizer.header else
-                 _query(request).get(authorizer.query_strings[0], [None])[-1] if authorizer.query_strings else None)
+                 request.query_value(authorizer.query_strings[0]) if authorizer.query_strings else None)
         scopes = tuple((route.auth or {}).get("AuthorizationScopes") or authorizer.scopes)
         rule = JwtRule(issuer=authorizer.issuer or "", audiences=tuple(authorizer.audiences), scopes=scopes)
         try:
@@ -94,28 +94,14 @@ class HttpAuthorizers:
         return HttpVerdict(context={"jwt": jwt} if route.payload_version == "2.0" else jwt)
 
 
-def _query(request: HttpRequest) -> dict[str, list[str]]:
-    return parse_qs(urlsplit(request.target).query, keep_blank_values=True)
-
-
-def _identity(authorizer: AuthorizerSpec, request: HttpRequest) -> tuple | None:
-    """The identity sources' values ((), when there are none), or None when one is missing."""
-    query = _query(request)
-    values = [request.header(name) for name in authorizer.headers]
-    values += [query.get(name, [None])[-1] for name in authorizer.query_strings]
-    return None if any(not value for value in values) else tuple(values)
-
-
 def _authorizer_event(authorizer: AuthorizerSpec, request_event, route_arn: str, identity: tuple) -> dict:
     event = request_event(authorizer.payload_version)
     if authorizer.payload_version == "2.0":
         fields = {k: v for k, v in event.items() if k not in ("body", "isBase64Encoded")}
         return {"version": "2.0", "type": "REQUEST", "routeArn": route_arn, "identitySource": list(identity),
                 **{k: v for k, v in fields.items() if k != "version"}}
-    keys = ("resource", "path", "httpMethod", "headers", "multiValueHeaders", "queryStringParameters",
-            "multiValueQueryStringParameters", "pathParameters", "stageVariables", "requestContext")
     return {"version": "1.0", "type": "REQUEST", "methodArn": route_arn, "identitySource": ",".join(identity),
-            "authorizationToken": identity[0] if identity else None, **{key: event.get(key) for key in keys}}
+            "authorizationToken": identity[0] if identity else None, **authorizer_fields(event)}
 
 
 def _decision(authorizer: AuthorizerSpec, payload, route_arn: str) -> _Allowed | None:
@@ -142,6 +128,7 @@ def _decision(authorizer: AuthorizerSpec, payload, route_arn: str) -> _Allowed |
 def route_arn(region: str, account: str, api_id: str, stage: str, route: ApiEvent, method: str, path: str) -> str:
     """The routeArn (methodArn) an authorizer's policy is matched against; the $default route's
     ends in $default."""
-    tail = "$default" if route.route_key == "$default" else f"{method}/{path.lstrip('/')}"
-    return f"arn:aws:execute-api:{region}:{account}:{api_id}/{stage}/{tail}"
+    if route.route_key == "$default":
+        return f"arn:aws:execute-api:{region}:{account}:{api_id}/{stage}/$default"
+    return method_arn(region, account, api_id, stage, method, path)
 

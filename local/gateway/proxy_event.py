@@ -58,6 +58,15 @@ def proxy_event(request: HttpRequest, resource: str, path_parameters: dict[str, 
     }
 
 
+def authorizer_fields(event: dict) -> dict:
+    """The proxy event's fields that a REQUEST authorizer (payload 1.0) receives."""
+    return {key: event.get(key) for key in _AUTHORIZER_FIELDS}
+
+
+_AUTHORIZER_FIELDS = ("resource", "path", "httpMethod", "headers", "multiValueHeaders", "queryStringParameters",
+                      "multiValueQueryStringParameters", "pathParameters", "stageVariables", "requestContext")
+
+
 def _forwarded(request: HttpRequest) -> list[tuple[str, str]]:
     """The headers with those API Gateway adds for the function: the client's address after
     any X-Forwarded-For it sent, and the port and scheme it came in on (on AWS 443 and https;

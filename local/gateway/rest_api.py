@@ -7,7 +7,7 @@ from local.gateway import cors
 from local.gateway.answers import INTERNAL_ERROR, LAMBDA_THROTTLED, THROTTLED, TIMED_OUT, Answer, render
 from local.gateway.authorizers import Authorizers, method_arn
 from local.gateway.invocation import GatewayContext, invoke_within
-from local.gateway.proxy_event import proxy_event
+from local.gateway.proxy_event import authorizer_fields, proxy_event
 from local.gateway.proxy_response import is_binary, proxy_response
 from local.gateway.routes import Route
 from local.gateway.throttle import Throttle
@@ -42,7 +42,7 @@ class RestApi:
         authorizer = self.authorizers.for_route(route.event)
         if authorizer is not None:
             arn = method_arn(context.region, context.account_id, route.event.api_id, spec.stage, method, raw_path)
-            verdict = await self.authorizers.check(authorizer, request, arn, lambda: request_fields(event()),
+            verdict = await self.authorizers.check(authorizer, request, arn, lambda: authorizer_fields(event()),
                                                    route.event)
             if verdict.denied is not None:
                 return self.with_cors(render(verdict.denied, spec, request, request_id))
@@ -72,9 +72,3 @@ class RestApi:
     def with_cors(self, response: HttpResponse) -> HttpResponse:
         return cors.add_response_headers(self.spec.cors, response) if self.spec.cors else response
 
-
-def request_fields(event: dict) -> dict:
-    """The proxy event's fields that a REQUEST authorizer receives."""
-    keys = ("resource", "path", "httpMethod", "headers", "multiValueHeaders", "queryStringParameters",
-            "multiValueQueryStringParameters", "pathParameters", "stageVariables", "requestContext")
-    return {key: event[key] for key in keys}

@@ -3,6 +3,7 @@ Invoke API, the console), apart from the server that reads and writes them."""
 
 import json
 from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
 
 
 @dataclass
@@ -20,6 +21,14 @@ class HttpRequest:
         if lookup is None:
             lookup = self.__dict__["_lookup"] = {key.lower(): value for key, value in self.headers}
         return lookup.get(name.lower(), default)
+
+    def query_value(self, name: str) -> str | None:
+        """A query string parameter's value (the last one, if repeated), as identity sources read it."""
+        query = self.__dict__.get("_query")
+        if query is None:
+            query = self.__dict__["_query"] = parse_qs(urlsplit(self.target).query, keep_blank_values=True)
+        values = query.get(name)
+        return values[-1] if values else None
 
 
 @dataclass

@@ -197,6 +197,9 @@ class _Builder:
             reserved_concurrency=int_or_none(value("ReservedConcurrentExecutions")), prebuilt=self.prebuilt,
             layers=function_layers, environment=environment, url=function_url(value("FunctionUrlConfig")),
         )
+        if spec.url is not None and spec.url.auth_type not in ("NONE", "AWS_IAM"):  # Lambda refuses it
+            raise TemplateError(self.path, f"FunctionUrlConfig.AuthType {spec.url.auth_type!r} is not NONE or "
+                                           "AWS_IAM", resource=lid)
         for event_name, event in (own.get("Events") or {}).items():
             self._add_event(spec, event_name, event)
         return spec

@@ -26,6 +26,7 @@ from botocore.credentials import Credentials
 from cryptography.hazmat.primitives.asymmetric import rsa
 from support import template_text
 
+from infra.errors import TemplateError
 from infra.intrinsics import Deployment, Resolver
 from infra.template import load_template
 from local.app.listing import expected_function_urls, listing
@@ -387,3 +388,19 @@ def test_the_listing_names_every_api_route_and_url(served):
             "route_key": "GET /admin", "payload_version": "2.0", "authorizer": "Jwt"} in echo["routes"]
     private = next(f for f in listed["functions"] if f["logical_id"] == "Private")
     assert (private["url"], private["url_auth_type"]) == ("http://127.0.0.1:3101/", "AWS_IAM")
+
+
+def test_a_function_url_auth_type_lambda_refuses_is_a_template_error(tmp_path):
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "fn" / "app.py").write_text(CODE)
+    path = tmp_path / "template.yaml"
+    path.write_text(textwrap.dedent("""
+        Transform: AWS::Serverless-2016-10-31
+        Resources:
+          Fn:
+            Type: AWS::Serverless::Function
+            Properties: {CodeUri: fn, Handler: app.echo, Runtime: python3.11, FunctionUrlConfig: {AuthType: OPEN}}
+    """))
+    template = load_template(path)
+    with pytest.raises(TemplateError, match="FunctionUrlConfig.AuthType 'OPEN' is not NONE or AWS_IAM"):
+        build_model(path, template, Resolver(template, Deployment(), path), {})

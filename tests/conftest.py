@@ -11,9 +11,10 @@ from pathlib import Path
 import psycopg2
 import pytest
 import redis
-from support import PROJECT_ROOT, sam_build
+from support import PROJECT_ROOT, run_folder, sam_build
 from support.api import project_gateway
 from support.local_up import LocalUp
+from support.ports import free_port
 
 from infra.aws import AwsClients
 from infra.intrinsics import Resolver
@@ -25,7 +26,6 @@ from local.runtime.logs import ConsoleLog
 from local.runtime.runtime import Runtime
 from local.services.aws.launcher import EmbeddedAws
 from local.services.postgres import EmbeddedPostgres
-from local.services.procs import free_port
 from local.services.redis import EmbeddedRedis
 from ops.api_keys import create_api_key
 from ops.migrate import migrate
@@ -99,9 +99,11 @@ def migrated_database(fresh_database):
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_finish(session):
-    # The deploy-path tests wait on a minute of installing and building: begin it now.
+    # The deploy-path tests wait on a minute of installing and building: begin it now. Every
+    # xdist worker collects every test, and so begins it: the first builds, the others wait
+    # on its lock for the outcome (support/sam_build.py).
     if any(item.path.name == "test_sam_build.py" for item in session.items) and sys.version_info[:2] == (3, 11):
-        sam_build.start_in_background()
+        sam_build.start_in_background(run_folder(session.config) / "sam-build")
 
 
 def pytest_runtest_setup(item):

@@ -13,10 +13,10 @@ import boto3
 import pytest
 from botocore.config import Config
 from support import eventually
+from support.ports import free_port
 
 from infra.aws import emulator_client
 from local.services.aws.launcher import EmbeddedAws
-from local.services.procs import free_port
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 

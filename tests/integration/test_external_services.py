@@ -3,10 +3,10 @@
 import time
 
 import pytest
+from support.ports import free_port
 
 from local.errors import LocalError
 from local.services import external
-from local.services.procs import free_port
 
 
 @pytest.fixture(autouse=True)

@@ -14,8 +14,8 @@ import psutil
 import psycopg2
 import pytest
 from support import eventually
+from support.ports import free_port
 
-from local.services.procs import free_port
 from local.supervisor import RESTART_LIMIT
 
 

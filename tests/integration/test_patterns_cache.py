@@ -8,8 +8,8 @@ import uuid
 import pytest
 from cloudpatterns.cache import Cache
 from support.api import make_product, unique
+from support.ports import free_port
 
-from local.services.procs import free_port
 from local.services.redis import EmbeddedRedis
 
 

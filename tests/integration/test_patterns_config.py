@@ -6,10 +6,10 @@ import uuid
 import pytest
 from cloudpatterns.config import ConfigStore
 from cloudpatterns.errors import DependencyUnavailable
+from support.ports import free_port
 
 from infra.aws import emulator_client
 from local.services.aws.launcher import EmbeddedAws
-from local.services.procs import free_port
 
 
 def ssm(url: str):

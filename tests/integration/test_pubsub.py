@@ -13,6 +13,7 @@ import psycopg2
 import pytest
 from support import eventually, template_text
 from support.api import make_product
+from support.ports import free_port
 
 from infra.aws import AwsClients, emulator_client
 from infra.intrinsics import Resolver
@@ -24,7 +25,6 @@ from local.events.sources import EventSources
 from local.runtime.logs import ConsoleLog
 from local.runtime.runtime import Runtime
 from local.services.aws.launcher import EmbeddedAws
-from local.services.procs import free_port
 
 
 def audit_rows(database_url: str, subject: str) -> list[tuple]:

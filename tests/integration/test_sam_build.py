@@ -9,14 +9,13 @@ while other tests run (tests/support/sam_build.py).
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from support import PROJECT_ROOT, sam_build
+from support import PROJECT_ROOT, run_folder, sam_build
 
 from local.build.lambda_python import runtime_sdk
 from local.settings import DEFAULT_BUILD_DIR
@@ -29,13 +28,11 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def built():
-    root, result = sam_build.prepared()  # begun when the suite was collected (tests/conftest.py)
-    try:
-        assert result.returncode == 0, result.stdout + result.stderr
-        yield root / ".aws-sam" / "build"
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+def built(request):
+    # Begun when the suite was collected (tests/conftest.py); left in the run's temporary folder.
+    root, result = sam_build.prepared(run_folder(request.config) / "sam-build")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return root / ".aws-sam" / "build"
 
 
 def test_sam_build_finds_every_requirements_file(built):

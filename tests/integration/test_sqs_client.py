@@ -6,12 +6,12 @@ import uuid
 
 import pytest
 import redis
+from support.ports import free_port
 
 from infra.aws import emulator_client
 from local.events.log import EVENT_LOG_STREAM, EventLog
 from local.events.sqs_client import SqsClient, SqsError
 from local.services.aws.launcher import EmbeddedAws
-from local.services.procs import free_port
 
 
 def _queue(aws_url: str) -> tuple:

@@ -9,8 +9,7 @@ import zipfile
 
 import boto3
 from support import PROJECT_ROOT
-
-from local.services.procs import free_port
+from support.ports import free_port
 
 TEMPLATES = PROJECT_ROOT / "tests" / "templates"
 

@@ -9,8 +9,7 @@ import jwt
 import pytest
 from cloudpatterns import tokens
 from support.api import bearer, issue, new_key, revoke_key, signing_key, unique
-
-from local.services.procs import free_port
+from support.ports import free_port
 
 
 def test_a_token_signed_with_another_stages_key_is_refused(api):

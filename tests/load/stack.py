@@ -9,8 +9,8 @@ from pathlib import Path
 
 import boto3
 
-from local.services.procs import free_port
 from tests.support.local_up import LocalUp
+from tests.support.ports import free_port
 
 # The gateway's stage throttle defaults to 50 req/s with a burst of 100: with the load's
 # bursts it would answer 429 for a good part of the run and hide everything else.

@@ -2,6 +2,7 @@
 waiting loop, and the loaders of the templates and events in tests/templates and tests/events."""
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -10,6 +11,14 @@ TESTS = PROJECT_ROOT / "tests"
 # The fixtures of tests/conftest.py that start or reach a service; tests/unit/ may not use them.
 SERVICE_FIXTURES = frozenset({"services_dir", "postgres_url", "redis_url", "aws_url", "create_database", "api",
                               "start_local_up"})
+
+
+def run_folder(config) -> Path:
+    """A folder of this test run's, shared by its pytest-xdist workers: each worker's basetemp
+    is a folder in the controller's, which is this run's alone; without xdist, the basetemp.
+    pytest removes it with its old runs (it keeps the last three)."""
+    basetemp = config._tmp_path_factory.getbasetemp()
+    return basetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else basetemp
 
 
 def eventually(probe, within: float = 15.0, every: float = 0.05):

@@ -10,6 +10,7 @@ import threading
 import botocore.exceptions
 import pytest
 from botocore.config import Config
+from support.ports import free_port
 
 from infra.aws import emulator_client
 from infra.intrinsics import Deployment, Resolver
@@ -24,7 +25,6 @@ from local.runtime.invoke_api import LambdaInvokeApi
 from local.runtime.logs import ConsoleLog
 from local.runtime.pool import Throttled
 from local.runtime.runtime import Runtime
-from local.services.procs import free_port
 from local.settings import DEFAULT_MAX_INSTANCES, Settings
 
 SLOW = """

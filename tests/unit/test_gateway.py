@@ -11,6 +11,7 @@ import time
 import pytest
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventModel
 from support import template_text
+from support.ports import free_port
 
 from infra.intrinsics import Deployment, Resolver
 from infra.template import load_template
@@ -20,7 +21,6 @@ from local.gateway.gateway import AccessLog, Gateway
 from local.http.server import HttpServer
 from local.runtime.logs import ConsoleLog
 from local.runtime.runtime import Runtime
-from local.services.procs import free_port
 
 CODE = """
 import base64, json, time

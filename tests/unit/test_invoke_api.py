@@ -7,12 +7,12 @@ import time
 import pytest
 from botocore.config import Config
 from support import eventually
+from support.ports import free_port
 
 from infra.aws import emulator_client
 from local.http.server import HttpServer
 from local.runtime.instance import MAX_PAYLOAD_BYTES
 from local.runtime.invoke_api import LambdaInvokeApi
-from local.services.procs import free_port
 
 
 @pytest.fixture

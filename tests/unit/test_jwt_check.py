@@ -15,11 +15,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+from support.ports import free_port
 
 from local.auth.dev_issuer import DevIssuer
 from local.auth.jwks import KeySource
 from local.auth.jwt_check import JwtChecker, JwtRejected, JwtRule, bearer_token, claims_as_text, token_scopes
-from local.services.procs import free_port
 
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example"
 NOW = 1_700_000_000

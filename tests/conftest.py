@@ -1,6 +1,7 @@
 """Shared fixtures: the embedded services, started once for the whole suite on free ports in
 a temporary folder, through the same code `python -m local up` uses, and stopped at the end."""
 
+import fcntl
 import io
 import os
 import sys
@@ -104,6 +105,34 @@ def pytest_collection_finish(session):
     # on its lock for the outcome (support/sam_build.py).
     if any(item.path.name == "test_sam_build.py" for item in session.items) and sys.version_info[:2] == (3, 11):
         sam_build.start_in_background(run_folder(session.config) / "sam-build")
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Under pytest-xdist, a test marked `alone` runs with no other test beside it: the load
+    run with faults keeps both cores busy by design, and a time-bounded test on the other
+    worker (an event awaited within 20 s, say) would be starved. Each test holds a shared lock
+    of the run's, an `alone` one holds it exclusively; a turnstile before it keeps the other
+    worker from starting test after test and so holding it off for ever. Outermost, so the
+    waiting is not counted by pytest-timeout."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        yield
+        return
+    alone = item.get_closest_marker("alone") is not None
+    folder = run_folder(item.config)
+    with open(folder / "alone.turnstile", "a") as turnstile, open(folder / "alone.lock", "a") as machine:
+        if alone:
+            fcntl.flock(turnstile, fcntl.LOCK_EX)
+            fcntl.flock(machine, fcntl.LOCK_EX)
+        else:
+            fcntl.flock(turnstile, fcntl.LOCK_SH)  # passes at once unless an `alone` test waits or runs
+            fcntl.flock(turnstile, fcntl.LOCK_UN)
+            fcntl.flock(machine, fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(machine, fcntl.LOCK_UN)
+            fcntl.flock(turnstile, fcntl.LOCK_UN)
 
 
 def pytest_runtest_setup(item):

@@ -22,6 +22,7 @@ SECONDS = int(os.environ.get("LOAD_SECONDS") or 20)
 TIMEOUT_S = SECONDS + 330
 
 
+@pytest.mark.alone  # under pytest-xdist nothing runs beside it (tests/conftest.py): it starves what does
 @pytest.mark.timeout(TIMEOUT_S)
 def test_under_load_with_faults_nothing_is_lost_and_no_answer_is_unexpected(tmp_path):
     figures_file = tmp_path / "figures.json"

@@ -10,6 +10,9 @@ template's consumers' settings on the second (batch size 10, MaximumBatchingWind
 Redis stream (the fallback path). The consumers note when their handler saw each event.
 - latency from commit to handler entry, p50 and p99, at --rate events/s, eager consumer
   (goals: SNS/SQS p99 under 100 ms, Redis p99 under 20 ms);
+- every other trigger (bench/triggers.py, printed last): from the AWS call that causes it to
+  the handler's entry, p50 and p99 for SQS, SNS, S3, EventBridge, DynamoDB, Kinesis, an
+  Invoke with InvocationType Event and a schedule's firing (goal: p99 under 20 ms each);
 - sustained events per second end to end, --writers processes committing and publishing as
   fast as they can, as function instances would, through each consumer (goal 500, for the
   template's settings; the eager figure shows what reading a few messages per batch costs
@@ -30,6 +33,8 @@ from pathlib import Path
 
 import psycopg2
 from stats import percentile
+from triggers import report as trigger_report
+from triggers import run as trigger_run
 
 from infra.aws import AwsClients, emulator_client
 from infra.intrinsics import Resolver
@@ -39,6 +44,7 @@ from local.app.reader import build_model
 from local.events.sources import EventSources
 from local.runtime.logs import ConsoleLog
 from local.runtime.runtime import Runtime
+from local.services.aws.async_queue import ensure_queues
 from local.services.aws.launcher import EmbeddedAws
 from local.services.postgres import EmbeddedPostgres
 from local.services.procs import ManagedProcess, ProcessSpec, free_port
@@ -190,6 +196,7 @@ def pipeline(folder: Path, aws_url: str, redis_url: str):
     resolver = Resolver(template, deployment_for(clients, "bench"), folder / "template.yaml")
     provision(template, resolver, clients, folder / "secrets.json")
     model = build_model(folder / "template.yaml", template, resolver, {})
+    ensure_queues(clients.sqs, {spec.function_name: spec.timeout for spec in model.functions.values()})
     runtime = Runtime(model, "us-east-1", "123456789012", console=ConsoleLog(io.StringIO()))
     sources = EventSources(model, runtime, aws_url, redis_url, "us-east-1", "123456789012")
     try:
@@ -226,6 +233,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--writers", type=int, default=2, help="writer processes in the sustained run")
+    parser.add_argument("--trigger-events", type=int, default=200, help="events per trigger (bench/triggers.py)")
     args = parser.parse_args()
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-events-") as scratch:
@@ -267,6 +275,8 @@ def main() -> None:
           f"[{command} --writers {args.writers}]")
     print(f"the same, side by side on moto's own server as it ships: {rates['stock']:.0f} events/s; "
           f"this endpoint is {rates['Batched'] / rates['stock']:.1f} times as fast   [{command} --writers {args.writers}]")
+    for line in trigger_report(trigger_run(args.trigger_events, 20.0), args.trigger_events, 20.0):
+        print(line)
 
 
 if __name__ == "__main__":

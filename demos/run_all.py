@@ -24,6 +24,7 @@ DEMOS = [
     ("rate limiting", "demo_rate_limiting.py", "the 6th write in a minute gets 429 + Retry-After"),
     ("valet key + gatekeeper", "demo_valet_gatekeeper.py", "401 without a key; a token for one recipe; revocation"),
     ("configuration store", "demo_config.py", "an SSM change takes effect live"),
+    ("S3 trigger", "demo_image_upload.py", "an uploaded image is checked, then recorded; a fake is deleted"),
 ]
 
 

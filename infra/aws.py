@@ -1,5 +1,7 @@
 """boto3 clients for an AWS endpoint: the local emulator's, LocalStack's, or AWS itself."""
 
+import functools
+
 import boto3
 from botocore.config import Config
 
@@ -29,6 +31,21 @@ class AwsClients:
             return session.client(name, endpoint_url=endpoint_url, config=config)
 
         self.sts, self.sns, self.sqs, self.ssm, self.s3 = map(client, ("sts", "sns", "sqs", "ssm", "s3"))
+        self._client = client
+
+    # Made when first used: a boto3 client costs tens of milliseconds to make, and most
+    # templates have no tables, streams or rules.
+    @functools.cached_property
+    def dynamodb(self):
+        return self._client("dynamodb")
+
+    @functools.cached_property
+    def kinesis(self):
+        return self._client("kinesis")
+
+    @functools.cached_property
+    def events(self):
+        return self._client("events")
 
     def account_id(self) -> str:
         return self.sts.get_caller_identity()["Account"]

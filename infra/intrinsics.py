@@ -45,7 +45,15 @@ _NAME_PROPERTIES = {
     "AWS::Serverless::Api": "Name",
     "AWS::Lambda::Function": "FunctionName",
     "AWS::Lambda::LayerVersion": "LayerName",
+    "AWS::DynamoDB::Table": "TableName",
+    "AWS::Kinesis::Stream": "Name",
+    "AWS::Events::EventBus": "Name",
+    "AWS::Events::Rule": "Name",
+    "AWS::Scheduler::Schedule": "Name",
 }
+# The label in a DynamoDB stream's ARN is the moment the stream was made, which no template
+# can know; locally its ARN carries this one, and the stream is found by its table's name.
+LOCAL_STREAM_LABEL = "local"
 _FUNCTIONS = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 _LAYERS = ("AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion")
 
@@ -200,6 +208,12 @@ class Resolver:
                                 "DomainName": lambda: f"{name}.s3.amazonaws.com"},
             "AWS::Serverless::Function": {"Arn": lambda: self.arn("lambda", f"function:{name}")},
             "AWS::Lambda::Function": {"Arn": lambda: self.arn("lambda", f"function:{name}")},
+            "AWS::DynamoDB::Table": {"Arn": lambda: self.arn("dynamodb", f"table/{name}"),
+                                     "StreamArn": lambda: self.arn("dynamodb", f"table/{name}/stream/{LOCAL_STREAM_LABEL}")},
+            "AWS::Kinesis::Stream": {"Arn": lambda: self.arn("kinesis", f"stream/{name}")},
+            "AWS::Events::EventBus": {"Arn": lambda: self.arn("events", f"event-bus/{name}"), "Name": lambda: name},
+            "AWS::Events::Rule": {"Arn": lambda: self.rule_arn(logical_id)},
+            "AWS::Scheduler::Schedule": {"Arn": lambda: self.arn("scheduler", f"schedule/{self._group(logical_id)}/{name}")},
             # The id of a REST API's root resource ("/"), as AWS::ApiGateway::Resource's ParentId names it.
             "AWS::ApiGateway::RestApi": {"RootResourceId": lambda: f"{logical_id.lower()}-root"},
         }.get(kind, {})
@@ -214,6 +228,17 @@ class Resolver:
         if attribute == "Arn" or attribute.endswith("Arn"):
             return self.arn(service, f"{kind.rsplit('::', 1)[-1].lower()}/{name}")
         return f"{name}.{attribute}"
+
+    def rule_arn(self, logical_id: str) -> str:
+        """An EventBridge rule's ARN: its bus in it unless that is the default bus."""
+        bus = self.resolve(self.template["Resources"][logical_id].get("Properties", {}).get("EventBusName"), logical_id)
+        bus = str(bus or "default").rsplit("/", 1)[-1]  # a bus given by ARN
+        name = self.physical_name(logical_id)
+        return self.arn("events", f"rule/{name}" if bus == "default" else f"rule/{bus}/{name}")
+
+    def _group(self, logical_id: str) -> str:
+        group = self.template["Resources"][logical_id].get("Properties", {}).get("GroupName")
+        return str(self.resolve(group, logical_id) or "default")
 
     def _child_output(self, logical_id: str, output: str, resource: str | None):
         child = (self.children or {}).get(logical_id)

@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 from .aws import AwsClients
 from .errors import ProvisioningError
 from .intrinsics import Deployment, Resolver
+from .provision_events import inline_subscriptions, provision_events
 from .template import resources_of_type
 
 # CloudFormation property -> SQS attribute (attributes are strings on the wire).
@@ -73,12 +74,16 @@ def provision(template: dict, resolver: Resolver, clients: AwsClients, secrets_f
             _queue_policy(clients, name, properties(name), report)
         for name in by_type("AWS::SNS::Subscription"):
             _subscription(clients, name, properties(name), report)
+        for name in by_type("AWS::SNS::Topic"):
+            for n, inline in enumerate(inline_subscriptions(resolver.ref(name), properties(name))):
+                _subscription(clients, f"{name}.Subscription[{n}]", inline, report)
         for name in by_type("AWS::SSM::Parameter"):
             _parameter(clients, properties(name), report)
         for spec in secure_parameters:
             _secure_parameter(clients, str(resolver.resolve(spec["Name"])), spec, secrets_file, report)
         for name in by_type("AWS::S3::Bucket"):
             _bucket(clients, resolver.physical_name(name), properties(name), report)
+        provision_events(clients, resolver, by_type, properties, report)
         for child in (resolver.children or {}).values():  # nested stacks: their resources, under their names
             nested = provision(child.template, child, clients, secrets_file)
             report.created += nested.created
@@ -139,6 +144,8 @@ def _subscription(clients: AwsClients, logical_id: str, props: dict, report: Rep
     if "FilterPolicy" in props:
         wanted["FilterPolicy"] = json.dumps(props["FilterPolicy"], sort_keys=True)
         wanted["FilterPolicyScope"] = props.get("FilterPolicyScope", "MessageAttributes")
+    if "RedrivePolicy" in props:
+        wanted["RedrivePolicy"] = json.dumps(props["RedrivePolicy"], sort_keys=True)
     existing = [s for page in clients.sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic_arn)
                 for s in page["Subscriptions"] if s["Protocol"] == protocol and s["Endpoint"] == endpoint]
     if not existing:

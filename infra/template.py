@@ -12,6 +12,7 @@ import yaml
 from cfn_tools import load_yaml
 
 from .errors import TemplateError
+from .sam_events import expand_events
 
 # Resource types whose code lives in a local folder, and the property that names it.
 _CODE_PROPERTIES = {
@@ -36,7 +37,9 @@ def load_template(path: Path) -> dict:
     template = json.loads(json.dumps(loaded))
     _check_shape(path, template)
     _check_code_folders(path, template)
-    return template
+    # A function's event sources as the resources SAM makes of them, read and provisioned as
+    # a plain CloudFormation template's are (sam_events.py).
+    return expand_events(template)
 
 
 def _describe_yaml_error(error: yaml.YAMLError) -> str:

@@ -117,9 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     events_cmd = commands.add_parser("events", help="watch events flow to their consumers")
     event_actions = events_cmd.add_subparsers(dest="action", required=True, metavar="ACTION")
-    tail = event_actions.add_parser("tail", help="each delivery: type, event id, consumer, path, outcome")
+    tail = event_actions.add_parser("tail", help="each delivery: when, function, source, how, outcome, detail")
     tail.add_argument("--count", type=int, help="stop after this many lines")
     tail.add_argument("--from-start", action="store_true", help="show the log kept so far first")
+    fire_cmd = event_actions.add_parser("fire", help="fire a function's schedule now, as its own firing would")
+    fire_cmd.add_argument("function", help="the function's logical id (or FunctionName)")
+    fire_cmd.add_argument("schedule", nargs="?", help="the schedule's event name; needed when it has more than one")
     events_run = event_actions.add_parser(
         "run", help="the event source mappings alone, for a running `up` (which starts one itself)")
     overrides(events_run)

@@ -33,6 +33,10 @@ TEMPLATE = "LOCAL_TEMPLATE"
 STACK_NAME = "LOCAL_STACK_NAME"
 # Fire every schedule this many seconds apart instead of at its own times, to see one work now.
 SCHEDULE_SECONDS = "LOCAL_SCHEDULE_SECONDS"
+# Run the event runner's clock this many times faster than the wall clock: schedules, the
+# asynchronous retries' delays (a minute, then two), flexible windows and stream retries all
+# come sooner, to see in seconds what takes minutes on AWS (tests use it).
+TIME_SCALE = "LOCAL_TIME_SCALE"
 # The most instances of one function that run at once when its template sets no
 # ReservedConcurrentExecutions: Lambda's account limit (1,000) is more processes than one machine
 # holds, so past this ceiling a request waits for a free instance instead.
@@ -60,6 +64,7 @@ class Settings:
     redis_url: str | None = None
     aws_endpoint_url: str | None = None
     schedule_every_s: float | None = None
+    time_scale: float = 1.0
     build_dir: Path = DEFAULT_BUILD_DIR
     max_instances: int = DEFAULT_MAX_INSTANCES
 
@@ -82,6 +87,7 @@ class Settings:
             redis_url=_url(env, REDIS_URL, {"redis", "rediss", "unix"}),
             aws_endpoint_url=_url(env, AWS_ENDPOINT_URL, {"http", "https"}),
             schedule_every_s=_seconds(env, SCHEDULE_SECONDS),
+            time_scale=_seconds(env, TIME_SCALE) or 1.0,
             build_dir=Path(env.get(BUILD_DIR) or DEFAULT_BUILD_DIR).resolve(),
             max_instances=_count(env, MAX_INSTANCES, DEFAULT_MAX_INSTANCES),
         )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra.aws import AwsClients
-from infra.provision import deployment_for, provision
+from infra.provision import Report, deployment_for, provision
 from infra.template import load_template
 from local import settings as names
 from local.app.declaration import Declaration, read_declaration
@@ -25,6 +25,7 @@ from local.auth.dev_issuer import DevIssuer
 from local.auth.jwks import KeySource
 from local.build.dependencies import Built
 from local.build.pip_target import BuildFailed
+from local.events.async_invoker import AsyncQueues
 from local.events.runner import EventRunner
 from local.gateway.console import WebConsole
 from local.gateway.function_url import FunctionUrl
@@ -34,6 +35,7 @@ from local.runtime.invoke_api import LambdaInvokeApi
 from local.runtime.logs import ConsoleLog
 from local.runtime.runtime import Runtime
 from local.services import external
+from local.services.aws.async_queue import ensure_queues
 from local.services.aws.launcher import EmbeddedAws
 from local.services.postgres import EmbeddedPostgres
 from local.services.procs import ensure_port_free, free_port, port_is_free, stop_stale
@@ -53,14 +55,15 @@ class Endpoints:
 
 def serving(model, region: str, account_id: str, aws_endpoint_url: str | None, *, console_log: ConsoleLog | None = None,
             access_log: AccessLog | None = None, build_dir=None, app_name: str = "local",
-            max_instances: int = DEFAULT_MAX_INSTANCES, issuer_dir: Path | None = None) -> tuple[Runtime, Gateway]:
+            max_instances: int = DEFAULT_MAX_INSTANCES, issuer_dir: Path | None = None,
+            state_dir: Path | None = None) -> tuple[Runtime, Gateway]:
     """The template's functions and the gateway in front of them, its console included: what
     `local up` serves on its port, and what tests drive without a socket. Stop the runtime.
     `issuer_dir` holds the development issuer's key, whose tokens every JWT and Cognito
     authorizer accepts (`local tokens mint`); without it, none is trusted."""
     runtime = Runtime(model, region, account_id, console=console_log, build_dir=build_dir, max_instances=max_instances)
     issuer = DevIssuer(issuer_dir) if issuer_dir is not None else None
-    console = WebConsole(model, runtime, aws_endpoint_url, region, app_name, issuer)
+    console = WebConsole(model, runtime, aws_endpoint_url, region, app_name, issuer, state_dir)
     return runtime, Gateway(model, runtime, account_id, region, access_log=access_log, console=console,
                             keys=KeySource(trusted=issuer))
 
@@ -116,13 +119,21 @@ class Stack:
             clients = AwsClients(urls["aws"], s.region)
             deployment = deployment_for(clients, stack_name(s, declaration), self.parameter_overrides)
             services = Addresses(database_url=urls["database"], redis_url=urls["redis"], aws_endpoint_url=urls["aws"],
-                                 region=s.region, account_id=deployment.account_id, pid=os.getpid())
+                                 region=s.region, account_id=deployment.account_id, pid=os.getpid(),
+                                 # known before it listens: functions reach it as AWS_ENDPOINT_URL_LAMBDA
+                                 lambda_url=f"http://127.0.0.1:{s.lambda_port}",
+                                 parameter_overrides=dict(self.parameter_overrides))
             resolver, model = load_app(s, services, self.parameter_overrides, env_overrides, template=template)
             for warning in model.warnings:  # what the template has and this emulator does not run
                 self.say(f"  !!  {warning}")
+            pushed = [spec.logical_id for spec in model.functions.values()
+                      if spec.sns_events or spec.s3_events or spec.rule_events]
+            if s.aws_endpoint_url and pushed:  # the embedded endpoint's own hooks deliver these (targets.py)
+                self.say(f"  !!  {', '.join(pushed)}: SNS, S3 and EventBridge triggers are delivered by the embedded "
+                         f"AWS endpoint only; {s.aws_endpoint_url} delivers them its own way, or not at all")
             secrets_file, secure = s.state_dir / "secrets.json", declaration.secure_parameters
-            report = provision(resolver.template, resolver, clients, secrets_file, secure)
-            self._reprovision = lambda: provision(resolver.template, resolver, clients, secrets_file, secure)
+            self._reprovision = lambda: provision_with_async_queues(resolver, model, clients, secrets_file, secure)
+            report = self._reprovision()
             step = self._done(f"AWS resources provisioned ({report.summary()})", step)
             setup_lines = []
             if declaration.setup:
@@ -134,11 +145,14 @@ class Stack:
 
             self._runtime, gateway_app = serving(model, s.region, deployment.account_id, urls["aws"],
                                                  build_dir=s.build_dir, app_name=declaration.name,
-                                                 max_instances=s.max_instances, issuer_dir=issuer_folder(s))
+                                                 max_instances=s.max_instances, issuer_dir=issuer_folder(s),
+                                                 state_dir=s.state_dir)
             step = self._done(say_builds(self._runtime.build_all(), self.say), step)
             loop = self._runtime.loop  # one event loop serves both and every function's pipes
             gateway = HttpServer(gateway_app, s.gateway_port, s.bind_host, loop=loop)
-            lambda_api = HttpServer(LambdaInvokeApi(self._runtime), s.lambda_port, s.bind_host, loop=loop)
+            queues = AsyncQueues(urls["aws"], s.region, deployment.account_id)
+            lambda_api = HttpServer(LambdaInvokeApi(self._runtime, enqueue=queues.send), s.lambda_port, s.bind_host,
+                                    loop=loop)
             for server in (gateway, lambda_api):
                 server.start()
                 self._servers.append(server)
@@ -228,6 +242,14 @@ class Stack:
             "redis": redis_url or by_name.get("redis"),
             "aws": s.aws_endpoint_url or by_name["aws"],
         }
+
+
+def provision_with_async_queues(resolver, model, clients: AwsClients, secrets_file: Path, secure: list) -> Report:
+    """The template's resources, and Lambda's queue of asynchronous invocations for each function
+    (local/services/aws/async_queue.py), which no template declares and the report leaves out."""
+    report = provision(resolver.template, resolver, clients, secrets_file, secure)
+    ensure_queues(clients.sqs, {spec.function_name: spec.timeout for spec in model.functions.values()})
+    return report
 
 
 def say_builds(results: list, say) -> str:

@@ -25,6 +25,7 @@ from local.app.declaration import read_declaration
 from local.app.model import ApiEvent, AppModel, FunctionSpec, LayerSpec
 from local.runtime.logs import ConsoleLog
 from local.runtime.runtime import Runtime
+from local.services.aws.async_queue import ensure_queues
 from local.services.aws.launcher import EmbeddedAws
 from local.services.postgres import EmbeddedPostgres
 from local.services.redis import EmbeddedRedis
@@ -253,6 +254,8 @@ def api(create_database, redis_url, aws_url, tmp_path_factory):
                 "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
                 "CONFIG_TTL_SECONDS": "0.2"}  # configuration changes show up quickly in tests
     client = project_gateway(template, resolver, services, deployment.account_id, admin_key)
+    # Lambda's queue of asynchronous invocations for each function, as `local up` makes them.
+    ensure_queues(clients.sqs, {spec.function_name: spec.timeout for spec in client.gateway.model.functions.values()})
     client.database_url, client.redis_url, client.aws_url = database_url, redis_url, aws_url
     client.admin_key, client.ssm = admin_key, clients.ssm
     client.template, client.resolver, client.services = template, resolver, services

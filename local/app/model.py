@@ -1,11 +1,21 @@
 """The template as the emulator sees it, in typed objects: functions, layers, APIs, queues,
 topics, subscriptions, parameters, with Globals merged and intrinsics resolved to the local
 names, ARNs and URLs (reader.py makes them): what the runtime, the gateway and the event
-sources run from."""
+sources run from. What triggers a function is in event_model.py."""
 
 from pathlib import Path
 
 from pydantic import BaseModel
+
+from local.app.event_model import (
+    AsyncConfig,
+    RuleEvent,
+    S3Event,
+    ScheduleEvent,
+    SnsEvent,
+    SqsEvent,
+    StreamEvent,
+)
 
 
 class LayerSpec(BaseModel):
@@ -71,24 +81,6 @@ class FunctionUrlSpec(BaseModel):
     invoke_mode: str = "BUFFERED"
 
 
-class SqsEvent(BaseModel):
-    name: str
-    queue: str  # logical id
-    queue_arn: str
-    queue_url: str
-    batch_size: int = 10
-    max_batching_window_s: int = 0
-    report_batch_item_failures: bool = False
-    enabled: bool = True
-
-
-class ScheduleEvent(BaseModel):
-    name: str
-    schedule: str  # rate(...) or cron(...)
-    enabled: bool = True
-    input: str | None = None
-
-
 class FunctionSpec(BaseModel):
     logical_id: str
     function_name: str
@@ -104,8 +96,13 @@ class FunctionSpec(BaseModel):
     environment: dict[str, str] = {}
     api_events: list[ApiEvent] = []
     sqs_events: list[SqsEvent] = []
+    stream_events: list[StreamEvent] = []
+    sns_events: list[SnsEvent] = []
+    rule_events: list[RuleEvent] = []
+    s3_events: list[S3Event] = []
     schedule_events: list[ScheduleEvent] = []
     other_events: dict[str, str] = {}  # name -> type, for what runs only on AWS
+    async_config: AsyncConfig = AsyncConfig()  # EventInvokeConfig, DeadLetterConfig
     url: FunctionUrlSpec | None = None  # FunctionUrlConfig
 
     @property

@@ -30,10 +30,15 @@ class Addresses:
     lambda_url: str | None = None
     pid: int | None = None
     function_urls: dict[str, str] = field(default_factory=dict)  # logical id -> its function URL
+    # The template parameters `up` was given: the commands that join a running stack (list,
+    # invoke, events fire, ...) read the template as it did, unless given others.
+    parameter_overrides: dict[str, str] = field(default_factory=dict)
 
     def function_environment(self) -> dict[str, str]:
         urls = {names.DATABASE_URL: self.database_url, names.REDIS_URL: self.redis_url,
                 names.AWS_ENDPOINT_URL: self.aws_endpoint_url}
+        if self.lambda_url:  # botocore's per-service endpoint: a function's lambda client calls the Invoke API
+            urls["AWS_ENDPOINT_URL_LAMBDA"] = self.lambda_url
         return {
             **{name: url for name, url in urls.items() if url},
             # moto and LocalStack take any credentials; functions must not see the user's real ones.
@@ -93,7 +98,7 @@ def load_app(settings: Settings, services: Addresses, parameter_overrides: dict[
     deployment = Deployment(region=services.region, account_id=services.account_id,
                             stack_name=stack_name(settings, declared(settings, template)),
                             endpoint_url=services.aws_endpoint_url,
-                            parameter_overrides=parameter_overrides or {})
+                            parameter_overrides={**services.parameter_overrides, **(parameter_overrides or {})})
     resolver = Resolver(template, deployment, settings.template_path)
     model = build_model(settings.template_path, template, resolver, services.function_environment(), env_overrides,
                         code_cache=settings.build_dir / "code")

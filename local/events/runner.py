@@ -42,11 +42,12 @@ def run(settings: Settings, parameter_overrides: dict[str, str], env_vars: Path 
     runtime = Runtime(model, services.region, services.account_id, build_dir=settings.build_dir,
                       max_instances=settings.max_instances)
     sources = EventSources(model, runtime, services.aws_endpoint_url, services.redis_url, services.region,
-                           services.account_id, schedule_every_s=settings.schedule_every_s)
+                           services.account_id, state_dir=settings.state_dir, schedule_every_s=settings.schedule_every_s,
+                           time_scale=settings.time_scale, max_instances=settings.max_instances)
     marker = ready_file(settings.state_dir / "run")
     try:
         sources.start()
-        marker.write_text(json.dumps({"pid": os.getpid(), "sources": len(sources.threads)}))
+        marker.write_text(json.dumps({"pid": os.getpid(), "sources": sources.count}))
         # Never outlive the `local up` that started it, however that one ended.
         while not stop.wait(1) and psutil.pid_exists(services.pid):
             pass

@@ -1,19 +1,37 @@
 """Every event source of the template, read from the model, started and stopped together:
-SQS queues (sqs_poller.py) and a topic's Redis Stream fallback (stream_poller.py) feed their
-consumer functions; schedules fire theirs (schedules.py)."""
 
+- SQS queues (sqs_poller.py), and a topic's Redis Stream fallback (stream_poller.py);
+- DynamoDB and Kinesis streams (stream_source.py, a poller per shard, positions kept in
+  checkpoints.py's files);
+- each function's queue of asynchronous invocations (async_invoker.py): where the Invoke
+  API's Event invocations, SNS, S3, EventBridge rules, schedules and Lambda destinations
+  all arrive, as they all invoke asynchronously on AWS;
+- schedules (schedules.py), which put their events on that queue.
+
+Pushes (SNS, S3, EventBridge) need no poller here: the AWS endpoint puts them on the
+function's queue inside the request that caused them (local/services/aws/targets.py)."""
+
+import tempfile
 import threading
+from pathlib import Path
 
 import redis
 
+from local.app.event_states import events_dir
 from local.app.model import AppModel
+from local.events.async_invoker import AsyncInvoker, AsyncQueues
+from local.events.checkpoints import CheckpointStore
+from local.events.clock import Clock
+from local.events.deliveries import Deliveries
+from local.events.destinations import Destinations
 from local.events.filter_policy import FilterPolicy
-from local.events.log import EventLog
 from local.events.polling import log
-from local.events.schedules import Schedule, ScheduleError, ScheduleExpression
+from local.events.schedules import Schedule, ScheduleError
 from local.events.sqs_client import SqsClient
 from local.events.sqs_poller import SqsPoller
+from local.events.stream_client import StreamClient
 from local.events.stream_poller import StreamPoller
+from local.events.stream_source import StreamSource
 from local.runtime.runtime import Runtime
 
 
@@ -21,41 +39,77 @@ class EventSources:
     """Every event source of the template, started and stopped together."""
 
     def __init__(self, model: AppModel, runtime: Runtime, aws_endpoint_url: str, redis_url: str | None, region: str,
-                 account_id: str, schedule_every_s: float | None = None):
+                 account_id: str, state_dir: Path | None = None, schedule_every_s: float | None = None,
+                 time_scale: float = 1.0, max_instances: int = 10):
         self.model, self.runtime = model, runtime
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
-        # Without a Redis (the app declares none) there is no event log and no stream fallback.
+        self.clock = Clock(time_scale)
+        self.deliveries = Deliveries(events_dir(state_dir) if state_dir is not None else None)
+        destinations = Destinations(aws_endpoint_url, region)
+        self.queues = AsyncQueues(aws_endpoint_url, region, account_id)
+        invoke = runtime.invoke
+        # Where each stream shard's position is kept across restarts of the runner.
+        checkpoints = CheckpointStore(events_dir(state_dir) / "checkpoints" if state_dir is not None else
+                                      Path(tempfile.mkdtemp(prefix="local-checkpoints-")))
+        # Without a Redis (the app declares none) there is no stream fallback.
         client = redis.Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=5) if redis_url else None
-        self.event_log = events = EventLog(client)
         queues_by_arn = {queue.arn: queue for queue in model.queues.values()}
         filters = {sub.endpoint: FilterPolicy(sub.filter_policy, sub.filter_policy_scope)
                    for sub in model.subscriptions.values() if sub.protocol == "sqs"}
         for spec in model.functions.values():
+            limit = spec.reserved_concurrency if spec.reserved_concurrency is not None else max_instances
+            if limit > 0:  # a reserved concurrency of 0 runs nothing, as on AWS
+                self.threads.append(AsyncInvoker(spec, invoke, self.queues, region, destinations, self.deliveries,
+                                                 self.stop_event, self.clock, limit))
             stream = spec.environment.get("EVENTS_STREAM")  # the app's Redis fallback of its topic, if it has one
             for source in spec.sqs_events:
                 queue = queues_by_arn.get(source.queue_arn)
-                if queue is None or not source.enabled:
+                if queue is None:
                     continue
-                sqs = SqsClient(aws_endpoint_url, region)  # one per poller: a connection is not shared
-                self.threads.append(SqsPoller(runtime, spec.logical_id, source, queue, sqs, region, events,
-                                              self.stop_event))
+                self.deliveries.register(f"sqs:{queue.name}", spec.logical_id, "sqs",
+                                         "Enabled" if source.enabled else "Disabled")
+                if not source.enabled:
+                    continue
+                for number in range(1, (source.max_concurrency or 1) + 1):
+                    sqs = SqsClient(aws_endpoint_url, region)  # one per poller: a connection is not shared
+                    self.threads.append(SqsPoller(runtime, spec.logical_id, source, queue, sqs, region,
+                                                  self.deliveries, self.stop_event, number))
                 if stream and client is not None and queue.arn in filters:  # fed by the topic: also by its Redis fallback
+                    self.deliveries.register(f"redis:{stream}", spec.logical_id, "redis")
                     self.threads.append(StreamPoller(runtime, spec.logical_id, source, queue, filters[queue.arn],
-                                                     client, stream, region, events, self.stop_event))
+                                                     client, stream, region, self.deliveries, self.stop_event))
+            for sns in spec.sns_events:  # delivered by the AWS endpoint, through the function's queue
+                self.deliveries.register(f"sns:{sns.topic_arn.rsplit(':', 1)[-1]}", spec.logical_id, "sns")
+            for rule in spec.rule_events:
+                self.deliveries.register(f"rule:{rule.rule_name}", spec.logical_id, "eventbridge",
+                                         "Enabled" if rule.enabled else "Disabled")
+            for bucket in {event.bucket for event in spec.s3_events}:
+                self.deliveries.register(f"s3:{bucket}", spec.logical_id, "s3")
+            for source in spec.stream_events:
+                self.threads.append(StreamSource(
+                    spec.logical_id, spec.arn, source, invoke, lambda: StreamClient(aws_endpoint_url, region),
+                    checkpoints, region, self.stop_event, destinations=destinations, deliveries=self.deliveries,
+                    clock=self.clock))
             for schedule in spec.schedule_events:
-                if not schedule.enabled:
-                    continue
                 try:
-                    expression = ScheduleExpression(schedule.schedule)
+                    self.threads.append(Schedule(
+                        spec.logical_id, schedule, self._enqueue_for(spec.function_name), self.deliveries,
+                        self.stop_event, self.clock, region, account_id, spec.arn, every_s=schedule_every_s))
                 except ScheduleError as error:
                     log.warning("schedule %s of %s not run: %s", schedule.name, spec.logical_id, error)
-                    continue
-                rule = f"arn:aws:events:{region}:{account_id}:rule/{spec.logical_id}-{schedule.name}"
-                self.threads.append(Schedule(runtime, spec.logical_id, schedule.name, expression, rule,
-                                             self.stop_event, every_s=schedule_every_s, input=schedule.input))
+
+    @property
+    def count(self) -> int:
+        """How many sources the template gives its functions (each function's asynchronous queue aside)."""
+        return sum(len(spec.sqs_events) + len(spec.stream_events) + len(spec.sns_events) + len(spec.rule_events)
+                   + len(spec.s3_events) + len(spec.schedule_events) for spec in self.model.functions.values())
+
+    def _enqueue_for(self, function_name: str):
+        return lambda invocation: self.queues.send(function_name, invocation)
 
     def start(self) -> None:
+        self.deliveries.start()
         for thread in self.threads:
             thread.start()
 
@@ -63,4 +117,4 @@ class EventSources:
         self.stop_event.set()
         for thread in self.threads:
             thread.join(10)
-        self.event_log.close()  # after the pollers: their last deliveries are logged too
+        self.deliveries.close()  # after the pollers: their last deliveries are logged too

@@ -3,18 +3,22 @@
 Long-poll, gather up to BatchSize within the batching window, invoke with an SQS event,
 delete what succeeded, leave what failed (per the partial batch response, or the whole batch
 when the function errs) to come back after the visibility timeout; the queue's redrive
-policy moves a message to its DLQ after maxReceiveCount."""
+policy moves a message to its DLQ after maxReceiveCount. Messages that no FilterCriteria
+pattern matches are deleted unseen, as Lambda deletes them; ScalingConfig.MaximumConcurrency
+is the number of pollers (sources.py starts them), each invoking one batch at a time."""
 
 import threading
 import time
 
 from local.app.model import QueueSpec, SqsEvent
 from local.events.batch import failed_ids
-from local.events.log import EventLog
+from local.events.deliveries import Deliveries
+from local.events.log import log_batch
 from local.events.polling import PollingThread
 from local.events.shapes import sqs_record
 from local.events.sqs_client import SqsClient, SqsError
 from local.runtime.runtime import Runtime
+from local.services.aws.filter_criteria import matches
 
 LONG_POLL_S = 1
 WINDOW_POLL_S = 0.02  # within a batching window, how long to let messages gather between receives
@@ -22,8 +26,8 @@ WINDOW_POLL_S = 0.02  # within a batching window, how long to let messages gathe
 
 class SqsPoller(PollingThread):
     def __init__(self, runtime: Runtime, function: str, source: SqsEvent, queue: QueueSpec, sqs: SqsClient, region: str,
-                 events: EventLog, stop: threading.Event):
-        super().__init__(f"sqs:{queue.name}->{function}", stop)
+                 events: Deliveries, stop: threading.Event, number: int = 1):
+        super().__init__(f"sqs:{queue.name}->{function}" + (f"#{number}" if number > 1 else ""), stop)
         self.runtime, self.function, self.source, self.queue, self.sqs = runtime, function, source, queue, sqs
         self.region, self.events = region, events
 
@@ -69,17 +73,27 @@ class SqsPoller(PollingThread):
 
     def _deliver(self, messages: list[dict]) -> None:
         records = [_lambda_record(message, self.queue.arn, self.region) for message in messages]
+        if self.source.filters:
+            kept = [matches(self.source.filters, record, "sqs") for record in records]
+            self._delete_messages([m for m, keep in zip(messages, kept) if not keep])
+            messages = [m for m, keep in zip(messages, kept) if keep]
+            records = [r for r, keep in zip(records, kept) if keep]
+            if not records:
+                return
         outcome = self.runtime.invoke(self.function, {"Records": records})
         failed = failed_ids(outcome, records, self.source.report_batch_item_failures)
-        done = [m for m in messages if m["MessageId"] not in failed]
+        self._delete_messages([m for m in messages if m["MessageId"] not in failed])
+        log_batch(self.events, f"sqs:{self.queue.name}", self.function, records, failed, "sqs", outcome.duration_ms)
+
+    def _delete_messages(self, messages: list[dict]) -> None:
         try:
-            for start in range(0, len(done), 10):
+            for start in range(0, len(messages), 10):
                 self.sqs.delete_message_batch(self.queue.url, [
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start:start + 10])])
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                    for i, m in enumerate(messages[start:start + 10])])
         except SqsError as error:
             # Not deleted: they come back after the visibility timeout; the consumer is idempotent.
             self.warn_once(f"{self.name}: could not delete handled messages ({error.code})")
-        self.events.write(self.function, records, failed, "sqs")
 
 
 def _lambda_record(message: dict, queue_arn: str, region: str) -> dict:

@@ -12,7 +12,8 @@ import redis
 from local.app.model import QueueSpec, SqsEvent
 from local.events.batch import failed_ids
 from local.events.filter_policy import FilterPolicy
-from local.events.log import EventLog
+from local.events.deliveries import Deliveries
+from local.events.log import log_batch
 from local.events.polling import PollingThread, log
 from local.events.shapes import sqs_record
 from local.runtime.runtime import Runtime
@@ -20,7 +21,7 @@ from local.runtime.runtime import Runtime
 
 class StreamPoller(PollingThread):
     def __init__(self, runtime: Runtime, function: str, source: SqsEvent, queue: QueueSpec, filter_policy: FilterPolicy,
-                 client: redis.Redis, stream: str, region: str, events: EventLog, stop: threading.Event):
+                 client: redis.Redis, stream: str, region: str, events: Deliveries, stop: threading.Event):
         super().__init__(f"stream:{stream}->{function}", stop)
         self.runtime, self.function, self.source, self.queue = runtime, function, source, queue
         self.filter_policy, self.client, self.stream, self.region, self.events = filter_policy, client, stream, region, events
@@ -96,7 +97,7 @@ class StreamPoller(PollingThread):
         done = [record["messageId"] for record in records if record["messageId"] not in failed]
         if done:
             self.client.xack(self.stream, self.group, *done)
-        self.events.write(self.function, records, failed, "redis")
+        log_batch(self.events, f"redis:{self.stream}", self.function, records, failed, "redis", outcome.duration_ms)
 
 
 def _decoded(value) -> str:

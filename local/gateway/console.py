@@ -11,8 +11,10 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.aws import emulator_client
+from local.app.listing import event_sources
 from local.app.model import AppModel
 from local.auth.dev_issuer import DevIssuer
+from local.app.event_states import read_states
 from local.http.messages import HttpRequest, HttpResponse, json_response
 from local.runtime.runtime import Runtime
 
@@ -23,8 +25,9 @@ ISSUER_PATH = PREFIX + "/issuer"  # the development issuer's URL, below the gate
 
 class WebConsole:
     def __init__(self, model: AppModel, runtime: Runtime, aws_endpoint_url: str | None, region: str,
-                 app_name: str = "local", issuer: DevIssuer | None = None):
+                 app_name: str = "local", issuer: DevIssuer | None = None, state_dir: Path | None = None):
         self.model, self.runtime, self.app_name, self.issuer = model, runtime, app_name, issuer
+        self.state_dir = state_dir  # where the event runner writes its sources' state (local/events/deliveries.py)
         config = Config(connect_timeout=0.5, read_timeout=1, retries={"max_attempts": 1})
         make = lambda service: emulator_client(service, aws_endpoint_url, region, config)  # noqa: E731
         self.sqs, self.ssm = (make("sqs"), make("ssm")) if aws_endpoint_url else (None, None)
@@ -41,8 +44,10 @@ class WebConsole:
         if path == PREFIX + "/api/state":
             # The AWS calls block: off the event loop, so requests keep flowing meanwhile.
             queues, config = await asyncio.gather(asyncio.to_thread(self._queues), asyncio.to_thread(self._config))
+            sources, deliveries = self._sources()
             return json_response(200, {"app": self.app_name, "functions": self._functions(), "invocations": self._invocations(),
-                                       "queues": queues, "configuration": config, "now": time.time()})
+                                       "sources": sources, "deliveries": deliveries, "queues": queues,
+                                       "configuration": config, "now": time.time()})
         if self.issuer is not None and path.startswith(ISSUER_PATH + "/"):
             issuer_url = f"http://{request.header('Host') or 'localhost'}{ISSUER_PATH}"
             if path == ISSUER_PATH + "/.well-known/openid-configuration":
@@ -55,8 +60,27 @@ class WebConsole:
         return [{"name": spec.logical_id, "handler": spec.handler, "timeout": spec.timeout,
                  "routes": [f"{'HTTP ' if event.api_type == 'HTTP' else ''}{event.method} {event.path}"
                             for event in spec.api_events],
-                 "sources": [f"SQS {e.queue}" for e in spec.sqs_events] + [e.schedule for e in spec.schedule_events]}
+                 "sources": [f"{source['type']} {source.get('id', source['name']).split(':', 1)[-1]}"
+                             for source in event_sources(spec) if source.get("runs_here") is not False]}
                 for spec in self.model.functions.values()]
+
+    def _sources(self) -> tuple[list[dict], list[dict]]:
+        """Each event source with the event runner's state of it, and the last deliveries of all."""
+        written = read_states(self.state_dir) if self.state_dir is not None else None
+        states = {(s["source"], s["function"]): s for s in (written or {}).get("sources", [])}
+        rows, deliveries = [], []
+        for spec in self.model.functions.values():
+            for source in event_sources(spec):
+                if source.get("runs_here") is False:
+                    continue
+                state = states.get((source["id"], spec.logical_id)) or {}
+                rows.append({"function": spec.logical_id, "type": source["type"], "id": source["id"],
+                             "state": state.get("state") or ("not running" if written is None else "Enabled"),
+                             "delivered": state.get("delivered"), "failed": state.get("failed"),
+                             "note": state.get("note", "")})
+        for state in states.values():
+            deliveries += state.get("last", [])
+        return rows, sorted(deliveries, key=lambda d: d["at"], reverse=True)[:50]
 
     def _invocations(self) -> list[dict]:
         return [{"function": i.function, "request_id": i.request_id, "ok": not i.failed,

@@ -3,6 +3,7 @@ from the runtime's event loop."""
 
 import asyncio
 import json
+import os
 import signal
 import sys
 import time
@@ -44,7 +45,17 @@ class FunctionInstance:
 
     @property
     def alive(self) -> bool:
-        return self.process is not None and self.process.returncode is None
+        if self.process is None or self.process.returncode is not None:
+            return False
+        # The event loop learns of a worker's death a moment after it happens, and an instance
+        # killed while idle must not be handed the next request: Lambda starts a new sandbox
+        # instead. So the kernel is asked, leaving the child for the loop to reap (WNOWAIT).
+        try:
+            return os.waitid(os.P_PID, self.process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None
+        except ChildProcessError:  # reaped already; the loop has yet to say so
+            return False
+        except (AttributeError, OSError):  # no waitid here (not Linux): the loop's word alone
+            return True
 
     async def start(self, config: dict) -> dict | None:
         """Start the worker and wait for its init; returns the init error, if any. `config`:

@@ -130,6 +130,137 @@ def test_what_was_acknowledged_before_a_sigkill_is_there_after_the_restart(endpo
         "state restored: s3, sns, sqs, ssm; 2 queues holding 4 messages, 1 S3 key")
 
 
+_STREAM = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+
+
+def _make_tables(ddb) -> None:
+    """A table keyed by a hash key, one by hash and range keys with a GSI, both with a stream."""
+    ddb.create_table(TableName="recipes", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST", StreamSpecification=_STREAM)
+    ddb.create_table(TableName="ratings", BillingMode="PAY_PER_REQUEST", StreamSpecification=_STREAM,
+                     KeySchema=[{"AttributeName": "recipe", "KeyType": "HASH"},
+                                {"AttributeName": "at", "KeyType": "RANGE"}],
+                     AttributeDefinitions=[{"AttributeName": "recipe", "AttributeType": "S"},
+                                           {"AttributeName": "at", "AttributeType": "N"},
+                                           {"AttributeName": "user", "AttributeType": "S"}],
+                     GlobalSecondaryIndexes=[{"IndexName": "by-user", "Projection": {"ProjectionType": "ALL"},
+                                              "KeySchema": [{"AttributeName": "user", "KeyType": "HASH"},
+                                                            {"AttributeName": "at", "KeyType": "RANGE"}]}])
+
+
+def _stream_records(endpoint: Endpoint, table: str) -> list[dict]:
+    ddb, streams = endpoint.client("dynamodb"), endpoint.client("dynamodbstreams")
+    arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard,
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    return streams.get_records(ShardIterator=iterator)["Records"]
+
+
+def _tables(endpoint: Endpoint) -> dict:
+    """What a client reads back of both tables: items, counts, streams, a query of the GSI."""
+    ddb = endpoint.client("dynamodb")
+    seen = {}
+    for table in ("recipes", "ratings"):
+        seen[table] = sorted(json.dumps(item, sort_keys=True) for item in ddb.scan(TableName=table)["Items"])
+        seen[f"{table} count"] = ddb.describe_table(TableName=table)["Table"]["ItemCount"]
+        seen[f"{table} stream"] = _stream_records(endpoint, table)
+    seen["ann's ratings"] = ddb.query(TableName="ratings", IndexName="by-user", KeyConditionExpression="#u = :u",
+                                      ExpressionAttributeNames={"#u": "user"},
+                                      ExpressionAttributeValues={":u": {"S": "ann"}})["Items"]
+    return seen
+
+
+def test_dynamodb_items_and_stream_records_survive_a_sigkill(endpoint):
+    ddb = endpoint.client("dynamodb")
+    _make_tables(ddb)
+    for n in range(4):
+        ddb.put_item(TableName="recipes", Item={"id": {"S": f"r{n}"}, "title": {"S": f"recipe {n}"},
+                                                "cooked": {"N": "0"}, "tags": {"SS": ["new"]},
+                                                "meta": {"M": {"source": {"S": "import"}}}})
+        ddb.put_item(TableName="ratings", Item={"recipe": {"S": "r1"}, "at": {"N": str(n)},
+                                                "user": {"S": "ann" if n % 2 else "bob"}, "stars": {"N": "3"}})
+    # Changed in place by moto, deep inside the item: a nested SET, ADD to a number and to a set.
+    ddb.update_item(TableName="recipes", Key={"id": {"S": "r1"}},
+                    UpdateExpression="SET meta.#s = :s, title = :t ADD cooked :one, tags :tag",
+                    ExpressionAttributeNames={"#s": "source"},
+                    ExpressionAttributeValues={":s": {"S": "edited"}, ":t": {"S": "Pie"}, ":one": {"N": "1"},
+                                               ":tag": {"SS": ["sweet"]}})
+    ddb.update_item(TableName="recipes", Key={"id": {"S": "r2"}}, UpdateExpression="ADD cooked :n DELETE tags :tag",
+                    ExpressionAttributeValues={":n": {"N": "5"}, ":tag": {"SS": ["new"]}})
+    ddb.update_item(TableName="ratings", Key={"recipe": {"S": "r1"}, "at": {"N": "2"}},
+                    UpdateExpression="SET #u = :u ADD stars :one", ExpressionAttributeNames={"#u": "user"},
+                    ExpressionAttributeValues={":u": {"S": "ann"}, ":one": {"N": "1"}})
+    ddb.update_item(TableName="ratings", Key={"recipe": {"S": "r9"}, "at": {"N": "7"}},  # makes the item
+                    UpdateExpression="SET #u = :u", ExpressionAttributeNames={"#u": "user"},
+                    ExpressionAttributeValues={":u": {"S": "ann"}})
+    ddb.transact_write_items(TransactItems=[{"Update": {
+        "TableName": "recipes", "Key": {"id": {"S": "r0"}}, "UpdateExpression": "ADD cooked :n",
+        "ExpressionAttributeValues": {":n": {"N": "2"}}}}])
+    ddb.delete_item(TableName="recipes", Key={"id": {"S": "r3"}})
+    ddb.delete_item(TableName="ratings", Key={"recipe": {"S": "r1"}, "at": {"N": "0"}})
+    before = _tables(endpoint)
+
+    endpoint.restart(kill=True)
+
+    after = _tables(endpoint)
+    assert after == before
+    recipes = {json.loads(item)["id"]["S"]: json.loads(item) for item in before["recipes"]}
+    assert sorted(recipes) == ["r0", "r1", "r2"]
+    assert (recipes["r1"]["meta"], recipes["r1"]["cooked"], sorted(recipes["r1"]["tags"]["SS"])) \
+        == ({"M": {"source": {"S": "edited"}}}, {"N": "1"}, ["new", "sweet"])
+    assert (recipes["r0"]["cooked"], recipes["r2"]["cooked"], "tags" in recipes["r2"]) \
+        == ({"N": "2"}, {"N": "5"}, False)
+    assert [(item["recipe"]["S"], item["at"]["N"]) for item in before["ann's ratings"]] \
+        == [("r1", "1"), ("r1", "2"), ("r1", "3"), ("r9", "7")]
+    assert [r["eventName"] for r in before["recipes stream"]] == ["INSERT"] * 4 + ["MODIFY"] * 3 + ["REMOVE"]
+    # moto writes an UpdateItem that makes its item as two INSERTs.
+    assert [r["eventName"] for r in before["ratings stream"]] \
+        == ["INSERT"] * 4 + ["MODIFY", "INSERT", "INSERT", "REMOVE"]
+    assert endpoint.service.state_note().startswith("state restored: dynamodb; 0 queues holding 0 messages, "
+                                                    "0 S3 keys, 7 DynamoDB items")
+
+    # A write after the restart continues the stream's sequence numbers.
+    ddb.put_item(TableName="recipes", Item={"id": {"S": "r4"}})
+    records = _stream_records(endpoint, "recipes")
+    assert records[:-1] == before["recipes stream"]
+    numbers = [int(record["dynamodb"]["SequenceNumber"]) for record in records]
+    assert numbers == list(range(numbers[0], numbers[0] + 9))
+    assert (records[-1]["eventName"], records[-1]["dynamodb"]["Keys"]) == ("INSERT", {"id": {"S": "r4"}})
+
+
+def _kinesis_records(kinesis) -> dict:
+    seen = {}
+    for shard in kinesis.list_shards(StreamName="clicks")["Shards"]:
+        iterator = kinesis.get_shard_iterator(StreamName="clicks", ShardId=shard["ShardId"],
+                                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        seen[json.dumps(shard, sort_keys=True)] = [
+            (r["SequenceNumber"], r["PartitionKey"], r["Data"], r["ApproximateArrivalTimestamp"])
+            for r in kinesis.get_records(ShardIterator=iterator)["Records"]]
+    return seen
+
+
+def test_kinesis_records_survive_a_sigkill(endpoint):
+    kinesis = endpoint.client("kinesis")
+    kinesis.create_stream(StreamName="clicks", ShardCount=2)
+    for n in range(6):
+        kinesis.put_record(StreamName="clicks", PartitionKey=f"user-{n}", Data=f"click {n}".encode())
+    kinesis.split_shard(StreamName="clicks", ShardToSplit="shardId-000000000000",  # its records move
+                        NewStartingHashKey=str(2**126))
+    kinesis.put_record(StreamName="clicks", PartitionKey="user-0", Data=b"after the split")
+    before = _kinesis_records(kinesis)
+
+    endpoint.restart(kill=True)
+
+    assert _kinesis_records(kinesis) == before
+    assert sorted(data for records in before.values() for _, _, data, _ in records) \
+        == [b"after the split"] + [f"click {n}".encode() for n in range(6)]
+    put = kinesis.put_record(StreamName="clicks", PartitionKey="user-0", Data=b"after the restart")
+    shard = next(records for key, records in _kinesis_records(kinesis).items() if put["ShardId"] in key)
+    assert int(put["SequenceNumber"]) == int(shard[-2][0]) + 1 and shard[-1][2] == b"after the restart"
+
+
 def test_every_write_acknowledged_up_to_the_kill_survives_it(endpoint):
     """Eight clients send as fast as they can; the emulator is killed mid-stream. Each answer
     waits for its change to be on disk, so every acknowledged message must be there."""
@@ -247,11 +378,11 @@ def moto_in_process():
         yield
 
 
-def _durably(state, change):
+def _durably(state, change, touched=frozenset({"sqs"})):
     """What the server does around each request: the change under the lock, then its wait."""
     with state.lock:
         change()
-        generation = state.changed(frozenset({"sqs"}))
+        generation = state.changed(touched)
     state.wait_durable(generation)
 
 
@@ -283,6 +414,72 @@ def test_the_journal_is_folded_into_a_new_snapshot_and_nothing_is_lost(moto_in_p
         bodies += [message["Body"] for message in messages]
     assert bodies == [f"m{n}" for n in range(100)]  # in the order they were sent
     restored.close()
+
+
+def test_what_one_put_item_into_a_table_of_a_thousand_costs_in_the_journal(moto_in_process, tmp_path, capsys):
+    """A measurement, printed: an item and a stream record are units of their own, so a
+    PutItem writes one of each, not the table."""
+    from local.services.aws.state import PersistentState
+
+    state = PersistentState(tmp_path / "aws", log=lambda text: None)
+    state.open()
+    ddb, dynamodb = boto3.client("dynamodb", region_name=REGION), frozenset({"dynamodb"})
+    _durably(state, lambda: _make_tables(ddb), dynamodb)
+
+    def fill():
+        for n in range(1000):
+            ddb.put_item(TableName="recipes", Item={"id": {"S": f"r{n}"}, "title": {"S": f"recipe {n}"}})
+    _durably(state, fill, dynamodb)
+    journal = tmp_path / "aws" / json.loads((tmp_path / "aws" / "manifest.json").read_text())["journal"]
+    size = journal.stat().st_size
+    _durably(state, lambda: ddb.put_item(TableName="recipes", Item={"id": {"S": "one more"}}), dynamodb)
+    written = journal.stat().st_size - size
+    state.close()
+    with capsys.disabled():
+        print(f"\njournal bytes written by one PutItem into a table of 1,000 items (with a stream): {written}")
+
+
+def test_stream_records_come_back_in_order_across_full_blocks(moto_in_process, tmp_path):
+    """A full block of a stream's records is one unit (itemized.BLOCK), the records after it
+    one unit each: a block that fills between two writes takes the place of its records'
+    units in the journal."""
+    from moto.core.base_backend import BackendDict
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.kinesis.models import kinesis_backends
+
+    from local.services.aws.itemized import BLOCK
+    from local.services.aws.state import PersistentState
+
+    state = PersistentState(tmp_path / "aws", log=lambda text: None)
+    state.open()
+    ddb, kinesis = boto3.client("dynamodb", region_name=REGION), boto3.client("kinesis", region_name=REGION)
+    touched = frozenset({"dynamodb", "kinesis"})
+    _durably(state, lambda: (_make_tables(ddb), kinesis.create_stream(StreamName="clicks", ShardCount=1)), touched)
+
+    def put(n: int) -> None:
+        ddb.put_item(TableName="recipes", Item={"id": {"S": f"r{n}"}})
+        kinesis.put_record(StreamName="clicks", PartitionKey="user", Data=f"click {n}".encode())
+    _durably(state, lambda: [put(n) for n in range(BLOCK - 1)], touched)
+    for n in range(BLOCK - 1, BLOCK + 2):  # one write at a time across the end of the first block
+        _durably(state, lambda n=n: put(n), touched)
+    _durably(state, lambda: [put(n) for n in range(BLOCK + 2, 2 * BLOCK + 5)], touched)
+
+    def records() -> tuple[list, list]:
+        table = dynamodb_backends[ACCOUNT][REGION].tables["recipes"]
+        [shard] = kinesis_backends[ACCOUNT][REGION].streams["clicks"].shards.values()
+        return ([(r.record["eventID"], r.record["eventName"], r.record["dynamodb"]["SequenceNumber"])
+                 for r in table.stream_shard.items],
+                [(number, r.sequence_number, r.data) for number, r in shard.records.items()])
+    before = records()
+    state.close()
+
+    BackendDict.reset()
+    restored = PersistentState(tmp_path / "aws", log=lambda text: None)
+    restored.open()
+    after = records()
+    restored.close()
+    assert len(before[0]) == len(before[1]) == 2 * BLOCK + 5
+    assert after == before
 
 
 def test_an_answer_whose_change_cannot_be_written_is_refused_not_sent(moto_in_process, tmp_path):
@@ -361,6 +558,8 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
     ("POST", "/", _signed("sns", **FORM), b"Action=Publish&TopicArn=t", {"sqs:items"}),  # delivers, changes no topic
     ("POST", "/", _signed("sns", **FORM), b"Action=Subscribe&TopicArn=t", {"sns", "sqs:items"}),
     ("POST", "/", _signed("ssm", **{"X-Amz-Target": "AmazonSSM.PutParameter"}), b"{}", {"ssm"}),
+    # The stream's records are the table's (dynamodb); the streams backend holds iterators only.
+    ("POST", "/", _signed("dynamodb", **{"X-Amz-Target": "DynamoDB_20120810.PutItem"}), b"{}", {"dynamodb"}),
     ("PUT", "/bucket/key", _signed("s3"), b"Action=GetAnything", {"s3", "sqs:items"}),  # a body, not an action
     ("GET", "/bucket/key", _signed("s3"), b"", set()),
     ("PUT", "/bucket/key?X-Amz-Credential=AK%2F20261201%2Fus-east-1%2Fs3%2Faws4_request", {}, b"x",

@@ -12,5 +12,5 @@ def test_every_demo_holds(local_env, start_local_up):
                             capture_output=True, text=True, timeout=300)
     summary = result.stdout.split("pattern ", 1)[-1]
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert summary.count("passed") == 6 and "FAILED" not in summary
+    assert summary.count("passed") == 7 and "FAILED" not in summary
     assert run.process.poll() is None  # a stack it did not start is left running

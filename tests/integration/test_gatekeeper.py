@@ -8,9 +8,13 @@ import urllib.request
 
 import jwt
 import pytest
+from aws_lambda_powertools.utilities.parser.models import S3Model
 from cloudpatterns import tokens
 from recipebook.api import OPERATIONS
+from support import eventually
 from support.api import bearer, issue, new_key, revoke_key, signing_key, unique
+
+from infra.aws import emulator_client
 
 
 @pytest.fixture(scope="module")
@@ -137,16 +141,44 @@ def test_a_share_url_reads_that_one_recipe_and_nothing_else(api, recipe):
     assert api.get(f"{url.path}?{expired}", headers=anonymous).status == 403
 
 
-def test_an_image_is_uploaded_straight_to_s3_and_served_presigned(api, recipe):
-    png = b"\x89PNG\r\n\x1a\n" + bytes(range(200))
-    grant = api.post(f"/recipes/{recipe['id']}/image-upload", json_body={"content_type": "image/png", "size": len(png)})
-    assert grant.status == 201
+def upload(api, recipe_id: int, data: bytes, content_type: str) -> dict:
+    grant = api.post(f"/recipes/{recipe_id}/image-upload", json_body={"content_type": content_type, "size": len(data)})
+    assert grant.status == 201, grant.text
     body = grant.json()
-    upload = urllib.request.Request(body["url"], data=png, method="PUT", headers=body["headers"])
-    with urllib.request.urlopen(upload, timeout=10) as answer:
+    request = urllib.request.Request(body["url"], data=data, method="PUT", headers=body["headers"])
+    with urllib.request.urlopen(request, timeout=10) as answer:
         assert answer.status == 200
-    image_url = api.get(f"/recipes/{recipe['id']}").json()["image_url"]
-    with urllib.request.urlopen(image_url, timeout=10) as answer:
+    return body
+
+
+def notification(api, key: str) -> dict:
+    """The bucket's ObjectCreated notification for `key`, from the image check function's
+    asynchronous queue, where the endpoint put it (this fixture runs no event runner)."""
+    sqs = emulator_client("sqs", api.aws_url, "us-east-1")
+    url = sqs.get_queue_url(QueueName="_local-async-RecipeImageCheckFunction")["QueueUrl"]
+
+    def find():
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            event = json.loads(message["Body"])
+            if event["Records"][0]["s3"]["object"]["key"] == key:
+                return event
+        return None
+
+    return eventually(find, within=10)
+
+
+def test_an_image_appears_on_its_recipe_only_once_it_has_arrived_and_been_checked(api, recipe):
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(200))
+    key = f"recipes/{recipe['id']}/image"
+    body = upload(api, recipe["id"], png, "image/png")
+    assert api.get(f"/recipes/{recipe['id']}").json()["image_url"] is None  # uploaded, not yet checked
+    event = notification(api, key)
+    S3Model.model_validate(event)
+    assert event["Records"][0]["eventName"] == "ObjectCreated:Put"
+    assert api.runtime.invoke("RecipeImageCheckFunction", event).payload == {key: "recorded"}
+    shown = api.get(f"/recipes/{recipe['id']}").json()
+    with urllib.request.urlopen(shown["image_url"], timeout=10) as answer:
         assert answer.read() == png
     # S3 (and LocalStack with S3_SKIP_SIGNATURE_VALIDATION=0) refuses an upload whose signed
     # headers differ; moto does not check signatures, so the test checks what was signed.
@@ -155,6 +187,17 @@ def test_an_image_is_uploaded_straight_to_s3_and_served_presigned(api, recipe):
     assert body["headers"] == {"Content-Type": "image/png", "Content-Length": str(len(png))}
     for bad in ({"content_type": "text/html", "size": 10}, {"content_type": "image/png", "size": 6 * 1024 * 1024}):
         assert api.post(f"/recipes/{recipe['id']}/image-upload", json_body=bad).status == 400
+
+
+def test_an_upload_that_is_not_the_image_it_claims_is_deleted_and_never_shown(api):
+    other = api.post("/recipes", json_body={"title": unique("not an image")}).json()
+    key = f"recipes/{other['id']}/image"
+    upload(api, other["id"], b"<html>not a png</html>", "image/png")
+    assert api.runtime.invoke("RecipeImageCheckFunction", notification(api, key)).payload == {key: "refused"}
+    assert api.get(f"/recipes/{other['id']}").json()["image_url"] is None
+    s3 = emulator_client("s3", api.aws_url, "us-east-1")
+    bucket = api.gateway.model.functions["RecipeImageCheckFunction"].environment["UPLOADS_BUCKET"]
+    assert s3.list_objects_v2(Bucket=bucket, Prefix=key).get("KeyCount") == 0
 
 
 def test_writes_are_checked_at_the_edge(api):

@@ -244,7 +244,9 @@ def test_dead_letters_and_what_was_written_at_run_time_survive_an_emulator_kill_
     os.kill(old, signal.SIGKILL)
     _wait_for_new_pid(run, "aws", old)
     assert written(run) == expected
-    assert "aws state: state restored: s3, sns, sqs, ssm; 4 queues holding 1 message" in run.output
+    # 4 queues of the template's, and Lambda's asynchronous queue for each of its 24 functions
+    assert "aws state: state restored: events, s3, sns, sqs, ssm; 28 queues holding 1 message, 1 S3 key (" \
+        in run.output
     assert "AWS resources provisioned again (0 created" in run.output
     run.signal(signal.SIGINT)
     assert run.wait_exit() == 0

@@ -44,6 +44,8 @@ def snapshot(aws) -> dict:
         "subscriptions": subscriptions,
         "parameters": parameters,
         "buckets": sorted(b["Name"] for b in aws.s3.list_buckets()["Buckets"]),
+        "notifications": {b["Name"]: {k: v for k, v in aws.s3.get_bucket_notification_configuration(
+            Bucket=b["Name"]).items() if k != "ResponseMetadata"} for b in aws.s3.list_buckets()["Buckets"]},
     }
 
 
@@ -58,6 +60,12 @@ def test_everything_declared_is_created(aws, tmp_path):
         "deadLetterTargetArn": resolver.resolve({"Fn::GetAtt": ["AuditDLQ", "Arn"]}), "maxReceiveCount": 5}
     assert "sns.amazonaws.com" in audit["Policy"]
     assert len(state["subscriptions"]) == 2
+    uploads = resolver.resolve({"Ref": "UploadsBucket"})
+    notification, = state["notifications"][uploads]["LambdaFunctionConfigurations"]
+    assert notification["LambdaFunctionArn"] == resolver.resolve({"Fn::GetAtt": ["RecipeImageCheckFunction", "Arn"]})
+    assert notification["Events"] == ["s3:ObjectCreated:*"]
+    assert notification["Filter"]["Key"]["FilterRules"] == [{"Name": "prefix", "Value": "recipes/"},
+                                                            {"Name": "suffix", "Value": "/image"}]
     assert all(s["RawMessageDelivery"] == "true" for s in state["subscriptions"].values())
     assert state["parameters"]["/recipes/local/cache/ttl-seconds"][0] == "60"
     secret = aws.ssm.get_parameter(Name="/recipes/local/secrets/token-signing-key")["Parameter"]

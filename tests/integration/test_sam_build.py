@@ -59,7 +59,7 @@ def _import_on_lambda(function_dir: Path, build: Path, sdk: Path) -> str:
 
 def test_every_built_function_imports_in_lambdas_surroundings(built):
     functions = _built_functions(built)
-    assert len(functions) == 23
+    assert len(functions) == 24
     sdk = runtime_sdk(DEFAULT_BUILD_DIR)
     with ThreadPoolExecutor(max_workers=2) as pool:
         failures = dict(zip(functions, pool.map(lambda folder: _import_on_lambda(folder, built, sdk),

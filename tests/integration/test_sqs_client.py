@@ -1,15 +1,12 @@
 """The pollers' SQS client (local/events/sqs_client.py) against the embedded AWS endpoint, and the
 event log they write through a thread of its own."""
 
-import json
 import uuid
 
 import pytest
-import redis
 from support.ports import free_port
 
 from infra.aws import emulator_client
-from local.events.log import EVENT_LOG_STREAM, EventLog
 from local.events.sqs_client import SqsClient, SqsError
 from local.services.aws.launcher import EmbeddedAws
 
@@ -66,26 +63,3 @@ def test_the_client_reconnects_after_the_endpoint_restarts(tmp_path):
         assert client.receive_message(url, 1, 0, [], []) == []
     finally:
         process.stop()
-
-
-def test_the_event_log_writes_what_is_pending_when_closed(redis_url):
-    connection = redis.Redis.from_url(redis_url)
-    before = connection.xlen(EVENT_LOG_STREAM)
-    log = EventLog(connection, flush_every_s=60)  # nothing is written by the timer here: only by close()
-    records = [{"messageId": f"m{n}", "body": json.dumps({"id": f"e{n}", "type": "recipe.created"})} for n in range(3)]
-    log.write("Audit", records, {"m1"}, "sqs")
-    log.close()
-    lines = connection.xrevrange(EVENT_LOG_STREAM, count=3)[::-1]
-    assert connection.xlen(EVENT_LOG_STREAM) == before + 3
-    assert [(f[b"id"], f[b"outcome"], f[b"consumer"]) for _, f in lines] == [
-        (b"e0", b"ok", b"Audit"), (b"e1", b"failed", b"Audit"), (b"e2", b"ok", b"Audit")]
-
-
-def test_the_event_log_drops_lines_rather_than_wait_for_a_redis_that_is_down():
-    log = EventLog(redis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.2), max_pending=5,
-                   flush_every_s=60)  # only close() writes here
-    records = [{"messageId": f"m{n}", "body": "{}"} for n in range(20)]
-    log.write("Audit", records, set(), "sqs")
-    assert log.pending() == 5  # bounded: the oldest 15 lines were dropped, not kept for a Redis that is down
-    log.close()  # the one write fails (nothing listens on that port) and does not raise
-    assert log.pending() == 0

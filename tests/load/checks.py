@@ -9,19 +9,19 @@
 (e) no unexpected answer (counted from the records; see records.py)
 """
 
+import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 
 import psycopg2
 import psycopg2.extras
-import redis
 import requests
+
+from local.app.event_states import events_dir
 
 from .converge import DEAD_LETTER_QUEUES, queue_depths, sqs_client
 from .records import Ledger
-
-EVENT_LOG = "local:event-log"  # local/events/sources.py: each delivery, capped at about 5,000
 
 
 @dataclass
@@ -166,20 +166,18 @@ def _get(session, url: str) -> requests.Response:
 
 
 def _deliveries(stack, found: Findings) -> None:
-    """For the figures: deliveries the event log kept (capped, so a floor, not a count), and
-    what is left in the dead-letter queues (which would be lost events)."""
-    client = redis.Redis.from_url(stack.redis_url, socket_connect_timeout=2, socket_timeout=10)
+    """For the figures: deliveries the event log kept (cut to its last half past 4 MB, so a
+    floor, not a count), and what is left in the dead-letter queues (which would be lost events)."""
+    log = events_dir(stack.state_dir) / "deliveries.jsonl"
     try:
-        per_consumer: dict[str, set] = {}
-        for _, fields in client.xrange(EVENT_LOG):
-            if fields.get(b"outcome") == b"ok":
-                per_consumer.setdefault(fields[b"consumer"].decode(), set()).add(fields[b"id"])
-        found.figures["cache invalidations delivered (event log, capped)"] = len(
-            per_consumer.get("CacheInvalidationFunction", ()))
-    except redis.RedisError as error:
-        found.figures["cache invalidations delivered (event log, capped)"] = f"unknown ({error})"
-    finally:
-        client.close()
+        delivered = set()
+        for line in log.read_text().splitlines():
+            entry = json.loads(line)
+            if entry["function"] == "CacheInvalidationFunction" and entry["outcome"] == "ok":
+                delivered.add(entry["detail"])
+        found.figures["cache invalidations delivered (event log)"] = len(delivered)
+    except (OSError, ValueError, KeyError) as error:
+        found.figures["cache invalidations delivered (event log)"] = f"unknown ({error})"
     depths = queue_depths(sqs_client(stack), DEAD_LETTER_QUEUES)
     found.figures["dead letters"] = "unknown" if depths is None else sum(depths.values())
     if depths:

@@ -5,7 +5,6 @@ consumer reports a partial batch (Powertools' batch processor)."""
 import copy
 import json
 import threading
-import types
 from datetime import datetime, timezone
 
 import pytest
@@ -13,7 +12,10 @@ from aws_lambda_powertools.utilities.parser.models import SqsModel
 from cloudpatterns.consumer import handle_batch
 from support import event
 
+from local.app.event_model import ScheduleEvent
 from local.events.batch import failed_ids
+from local.events.clock import Clock
+from local.events.deliveries import Deliveries
 from local.events.filter_policy import FilterPolicy
 from local.events.schedules import Schedule, ScheduleError, ScheduleExpression
 from local.runtime.pool import Invocation
@@ -53,7 +55,10 @@ def test_partial_batch_responses_as_lambda_reads_them(result, report, failed):
     ({"type": [{"suffix": ".deleted"}]}, {"type": "recipe.deleted"}, "", True),
     ({"type": [{"anything-but": ["recipe.deleted"]}]}, {"type": "recipe.created"}, "", True),
     ({"type": [{"anything-but": ["recipe.deleted"]}]}, {"type": "recipe.deleted"}, "", False),
-    ({"type": [{"exists": False}]}, {}, "", True),
+    # "exists": false matches only a message with some attributes, none of them this one (SNS guide,
+    # "Key matching": an empty attribute set matches no filter)
+    ({"type": [{"exists": False}]}, {}, "", False),
+    ({"type": [{"exists": False}]}, {"kind": "b"}, "", True),
     ({"type": [{"exists": True}]}, {}, "", False),
     ({"$or": [{"type": ["a"]}, {"kind": ["b"]}]}, {"kind": "b"}, "", True),
     ({"$or": [{"type": ["a"]}, {"kind": ["b"]}]}, {"kind": "c"}, "", False),
@@ -84,7 +89,7 @@ def _next(expression: str, after: str) -> str:
     ("rate(5 minutes)", "2026-12-02 10:00", "2026-12-02 10:05"),
     ("rate(1 day)", "2026-12-02 10:00", "2026-12-03 10:00"),
     ("cron(0 12 * * ? *)", "2026-12-02 10:00", "2026-12-02 12:00"),
-    # AWS counts the days of the week 1-7 from Sunday: 2 is Monday (croniter's 1).
+    # AWS counts the days of the week 1-7 from Sunday: 2 is Monday.
     ("cron(0 9 ? * 2 *)", "2026-12-02 10:00", "2026-12-07 09:00"),
     ("cron(0 18 ? * MON-FRI *)", "2026-12-05 10:00", "2026-12-07 18:00"),
     ("cron(15 10 L * ? *)", "2026-12-02 10:00", "2026-12-31 10:15"),
@@ -99,42 +104,47 @@ def test_schedule_expressions_fire_when_aws_would(expression, after, expected):
 
 
 def test_a_schedule_past_its_last_year_never_fires_again():
-    with pytest.raises(ScheduleError, match="never fires again"):
-        _next("cron(*/30 * * * ? 2026-2027)", "2027-12-31 23:45")
+    assert ScheduleExpression("cron(*/30 * * * ? 2026-2027)").next_after(_at("2027-12-31 23:45")) is None
 
 
-def test_a_schedule_thread_past_its_last_year_says_so_once_and_invokes_nothing(caplog):
-    class NoRuntime:
-        def invoke(self, *args):
-            raise AssertionError("a schedule that never fires invoked its function")
+class _Stopped(Clock):
+    """A clock at one moment; the schedule threads here are turned by hand."""
+
+    def __init__(self, moment: float):
+        super().__init__(wall=lambda: moment)
+
+
+def _rule(schedule: str, input: str | None = None) -> ScheduleEvent:
+    return ScheduleEvent(name="Nightly", schedule=schedule, input=input, arn="arn:aws:events:r:1:rule/x")
+
+
+def test_a_schedule_thread_past_its_last_year_says_so_once_and_enqueues_nothing(caplog):
+    def enqueue(invocation):
+        raise AssertionError("a schedule that never fires enqueued an invocation")
 
     stop = threading.Event()
     stop.set()  # turn() idles until stopped; stopped already, it returns
-    schedule = Schedule(NoRuntime(), "F", "Old", ScheduleExpression("cron(0 0 1 1 ? 2020)"), "arn:rule", stop,
-                        clock=lambda: _at("2026-12-02 10:00"))
+    deliveries = Deliveries(None)
+    schedule = Schedule("F", _rule("cron(0 0 1 1 ? 2020)"), enqueue, deliveries, stop, _Stopped(_at("2026-12-02 10:00")),
+                        "r", "1")
     schedule.turn()
     schedule.turn()
-    assert caplog.text.count("never fires again") == 1
+    assert caplog.text.count("gives no time") == 1
+    assert deliveries.states()[0]["state"] == "Disabled"
 
 
 @pytest.mark.parametrize("given, expected_detail_type", [(None, "Scheduled Event"), ('{"job": "report"}', None)])
 def test_a_schedule_passes_its_input_instead_of_the_scheduled_event(given, expected_detail_type):
     events = []
-
-    class Recorder:
-        def invoke(self, function, event):
-            events.append(event)
-            return types.SimpleNamespace(failed=False)
-
-    schedule = Schedule(Recorder(), "F", "Nightly", ScheduleExpression("rate(1 minute)"), "arn:aws:events:r:1:rule/x",
-                        threading.Event(), every_s=0.01, input=given)
+    schedule = Schedule("F", _rule("rate(1 minute)", given), events.append, Deliveries(None), threading.Event(),
+                        Clock(), "r", "1", every_s=0.01)
     schedule.turn()
-    assert events[0].get("detail-type") == expected_detail_type
-    assert given is None or events[0] == {"job": "report"}
+    assert events[0].event().get("detail-type") == expected_detail_type
+    assert given is None or events[0].payload == given
 
 
-@pytest.mark.parametrize("expression", ["rate(5 fortnights)", "rate(0 minutes)", "cron(0 12 * * ?)", "cron(99 12 * * ? *)", "cron(0 12 * * ? soon)",
-                                        "every day"])
+@pytest.mark.parametrize("expression", ["rate(5 fortnights)", "rate(0 minutes)", "cron(0 12 * * ?)",
+                                        "cron(99 12 * * ? *)", "cron(0 12 * * ? soon)", "every day"])
 def test_schedule_expressions_that_aws_refuses_are_refused(expression):
     with pytest.raises(ScheduleError):
         ScheduleExpression(expression)

@@ -98,5 +98,5 @@ Resources:
       Events:
         Tick: {Type: Schedule, Properties: {Schedule: rate(1 minute), Input: "{job: report}"}}
 """)
-    with pytest.raises(TemplateError, match="Events.Tick.Input must be JSON text"):
+    with pytest.raises(TemplateError, match="FnTick: a target.s Input must be JSON text"):
         model_from(path)

@@ -27,6 +27,21 @@ def test_every_patch_finds_its_target_and_answers_as_pristine_moto_does():
     assert checked["mismatches"] == []
 
 
+def test_every_trigger_patch_finds_its_target_in_a_fresh_interpreter():
+    """The fidelity patches (local/services/aws/hooks.py) change answers on purpose, so they are
+    not compared with pristine moto; each must find its target, or its trigger is off (`local
+    up` says so). What each delivers is tested against the endpoint (tests/integration/test_trigger_*)."""
+    script = ("import json; from local.services.aws import hooks, targets; hooks.apply(); "
+              "print(json.dumps({'patched': targets.PATCHED, 'skipped': targets.SKIPPED}))")
+    result = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    checked = json.loads(result.stdout.strip().splitlines()[-1])
+    assert checked["skipped"] == []
+    assert {"Subscription.publish", "Rule.send_to_targets", "EventPattern.matches_event"} <= set(checked["patched"])
+    assert any(name.endswith("_get_s3_event") for name in checked["patched"])
+
+
 def test_the_comparison_catches_a_patch_that_answers_differently():
     assert _check("--break-receipt-handles")["mismatches"] == ["generate_receipt_handle"]
 

@@ -2,8 +2,11 @@
 context, logs and hot reload, each checked against a real worker process."""
 
 import re
+import subprocess
+import sys
 import threading
 import time
+from types import SimpleNamespace
 
 import psutil
 import pytest
@@ -11,8 +14,12 @@ from support import eventually
 
 from local.app.model import LayerSpec
 from local.errors import LocalError
-from local.runtime.instance import MAX_PAYLOAD_BYTES
-from local.runtime.runtime import RequestEntityTooLarge, UnknownFunction, check_payload_size
+from local.runtime.instance import MAX_PAYLOAD_BYTES, FunctionInstance
+from local.runtime.runtime import (
+    RequestEntityTooLarge,
+    UnknownFunction,
+    check_payload_size,
+)
 
 COUNTER = """
     import os
@@ -232,3 +239,23 @@ def test_output_while_the_module_is_imported_is_init_log_not_the_first_result(ma
     assert first.log[0] == "loading the model" and "configured at import" in first.log[1]
     assert first.log[2].startswith("START RequestId:") and first.log[3].endswith("handling 1")
     assert not any("loading the model" in line for line in second.log)  # a warm call has no init phase
+
+
+def test_an_instance_that_died_while_idle_is_seen_dead_before_the_loop_reaps_it():
+    """Under load the event loop learns of a worker's death late; an idle instance killed
+    meanwhile must not be handed the next request (its batch would fail and come back only
+    after the queue's visibility timeout: the load run's "SIGKILL a function instance")."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    living = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert eventually(lambda: psutil.Process(dead.pid).status() == psutil.STATUS_ZOMBIE)
+        instance = FunctionInstance({}, 0)
+        # As asyncio's Process looks before the loop has reaped the child: no return code yet.
+        instance.process = SimpleNamespace(pid=dead.pid, returncode=None)
+        assert instance.alive is False
+        instance.process = SimpleNamespace(pid=living.pid, returncode=None)
+        assert instance.alive is True
+    finally:
+        living.kill()
+        living.wait()
+        dead.wait()

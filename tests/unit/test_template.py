@@ -49,7 +49,7 @@ def test_sam_translator_transforms_it(monkeypatch):
 
 
 def test_each_function_role_grants_only_the_calls_its_code_makes(monkeypatch):
-    """The deployed roles: only the four actions the code calls, each on its own resource and
+    """The deployed roles: only the five actions the code calls, each on its own resource and
     never on "*"; functions that call nothing get no statement at all."""
     resources = _transformed(monkeypatch)["Resources"]
     granted = {}
@@ -60,7 +60,9 @@ def test_each_function_role_grants_only_the_calls_its_code_makes(monkeypatch):
                     actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
                     assert statement["Resource"] != "*", (name, actions)
                     granted.setdefault(name.removesuffix("Role"), set()).update(actions)
-    assert set().union(*granted.values()) == {"ssm:GetParametersByPath", "sns:Publish", "s3:GetObject", "s3:PutObject"}
+    assert set().union(*granted.values()) == {"ssm:GetParametersByPath", "sns:Publish", "s3:GetObject", "s3:PutObject",
+                                              "s3:DeleteObject"}
+    assert granted["RecipeImageCheckFunction"] == {"s3:GetObject", "s3:DeleteObject", "sns:Publish"}
     assert granted["RecipeImageUploadFunction"] == {"ssm:GetParametersByPath", "s3:PutObject"}
     assert granted["OutboxRelayFunction"] == {"sns:Publish"}
     assert not {"HealthFunction", "OpenApiFunction", "AuditFunction", "CacheInvalidationFunction"} & set(granted)

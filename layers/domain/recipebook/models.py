@@ -139,9 +139,12 @@ class ShareOut(BaseModel):
     expires_at: datetime
 
 
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+
+
 class UploadIn(Strict):
     content_type: Literal["image/jpeg", "image/png", "image/webp"]
-    size: Annotated[int, Field(gt=0, le=5 * 1024 * 1024)]
+    size: Annotated[int, Field(gt=0, le=MAX_IMAGE_BYTES)]
 
 
 class UploadOut(BaseModel):

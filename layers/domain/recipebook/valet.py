@@ -15,7 +15,6 @@ from cloudpatterns.http import Request, Response
 from cloudpatterns.valet_registry import registry
 from cloudpatterns.validation import parse
 
-from . import caching
 from .models import UploadIn, ValetTokenIn
 
 IMAGE_URL_SECONDS = 300
@@ -77,19 +76,15 @@ def share(request: Request) -> Response:
 
 
 def image_upload(request: Request) -> Response:
+    """A presigned PUT; the image is recorded on the recipe only once it has arrived and been
+    checked (images.py, run by the bucket's notification), so image_url never names an
+    upload that did not happen."""
     recipe_id = request.path_int("id")
     upload = parse(UploadIn, request.json())
     key = f"recipes/{recipe_id}/image"
-
-    def remember(cursor):
-        cursor.execute("UPDATE recipes SET image_key = %s WHERE id = %s RETURNING id", (key, recipe_id))
-        if cursor.fetchone() is None:
-            raise NotFound(f"recipe {recipe_id} does not exist")
-
-    database.run(remember, context=request.context)
-    caching.forget_recipe(recipe_id)  # its image_url appears now
+    _require_recipe(request, recipe_id)
     ttl = max_ttl()
-    url = _s3().generate_presigned_url(
+    url = s3_client().generate_presigned_url(
         "put_object", ExpiresIn=ttl,
         Params={"Bucket": os.environ["UPLOADS_BUCKET"], "Key": key, "ContentType": upload.content_type,
                 "ContentLength": upload.size})
@@ -100,14 +95,14 @@ def image_upload(request: Request) -> Response:
 
 
 def image_url(key: str) -> str:
-    return _s3().generate_presigned_url("get_object", ExpiresIn=IMAGE_URL_SECONDS,
+    return s3_client().generate_presigned_url("get_object", ExpiresIn=IMAGE_URL_SECONDS,
                                         Params={"Bucket": os.environ["UPLOADS_BUCKET"], "Key": key})
 
 
 _client = None
 
 
-def _s3():
+def s3_client():
     global _client
     if _client is None:
         # Path-style addressing works with every endpoint (AWS, moto, LocalStack).

@@ -20,6 +20,8 @@ import re
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
+from . import stream_wait
+
 _CREDENTIAL = re.compile(r"Credential=([^/]+)/[^/]+/([^/]+)/([^/]+)/")
 _ATTRIBUTE_ENTRY = re.compile(r"MessageAttributes\.entry\.(\d+)\.(Name|Value\.DataType|Value\.StringValue)")
 _PUBLISH_PARAMETERS = {"Action", "Version", "TopicArn", "Message", "Subject"}
@@ -61,6 +63,10 @@ class FastPath:
         if service == "sns" and headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
             return self._publish(body, self._account_for(access_key), region)
         operation = headers.get("X-Amz-Target", "")
+        if operation in stream_wait.GET_RECORDS and stream_wait.WAIT_HEADER in headers:
+            stream_wait.wait_for_records(operation, body, headers[stream_wait.WAIT_HEADER],
+                                         self._account_for(access_key), region)
+            return None  # moto answers, with what was written meanwhile
         if service == "sqs" and operation.startswith("AmazonSQS."):
             try:
                 request = json.loads(body)

@@ -1,5 +1,6 @@
 """moto's objects pickled as they are (cloudpickle, for the lambdas some backends keep in
-defaultdicts), each queue's messages and each bucket's keys as units of their own, and the
+defaultdicts), each queue's messages and each bucket's keys as units of their own (and
+itemized.py's: DynamoDB's items and stream records, Kinesis's records), and the
 BackendDicts found again by where moto keeps them."""
 
 
@@ -10,6 +11,8 @@ import threading
 from collections import defaultdict
 
 import cloudpickle
+
+from .itemized import Itemized, StreamRecords, TableItems
 
 
 # Fields of moto's objects that are not AWS state, left out and given a fresh default:
@@ -90,7 +93,7 @@ def load(data: bytes, shells: dict[tuple, object]):
 
 # -- the large parts of a backend, kept a unit per item ---------------------------------------
 
-class QueueMessages:
+class QueueMessages(Itemized):
     """SQS: each queue, and each of its messages. A message's signature covers every field a
     request changes (receive, change of visibility); its body and attributes never change.
     Not kept: the receipt handles of deleted messages (moto keeps every one, for ever, so that
@@ -115,7 +118,7 @@ class QueueMessages:
         queue.deleted_messages = set()
 
 
-class BucketKeys:
+class BucketKeys(Itemized):
     """S3: each bucket, and each object key with all its versions. An object's signature is
     the identity of each version and of each of its fields: moto replaces a version on every
     write and a field on every change of ACL, lock or storage class."""
@@ -140,7 +143,7 @@ class BucketKeys:
         bucket.keys = store
 
 
-ITEMIZED = {"sqs": QueueMessages, "s3": BucketKeys}
+ITEMIZED = {"sqs": QueueMessages, "s3": BucketKeys, "dynamodb": TableItems, "kinesis": StreamRecords}
 
 # Attributes every BackendDict has; any other (S3's bucket_accounts) is state of the service.
 BACKEND_DICT_FIELDS = {"backend", "service_name", "_use_boto3_regions", "_additional_regions", "_id"}

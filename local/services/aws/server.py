@@ -23,7 +23,7 @@ import threading
 import traceback
 from pathlib import Path
 
-from . import speedups
+from . import hooks, speedups, stream_wait, targets
 from .state import StateNotWritten
 from .touched import services_touched
 
@@ -116,10 +116,14 @@ def serve(host: str, port: int, state_dir: str | None = None) -> None:
     from moto.sqs import models as sqs_models
 
     speedups.patch(sqs_models.Queue, "wait_for_messages", speedups.long_poll(state.lock if state else None))
+    stream_wait.install(state.lock if state else None)  # a GetRecords waiting for a record lets go of it
     if state is not None:
         print(f"local AWS endpoint state: {state.open()}", flush=True)
     if speedups.SKIPPED:
         log(f"local AWS endpoint: not patched (moved in this moto version): {', '.join(speedups.SKIPPED)}")
+    if targets.SKIPPED:  # a trigger that would fail as moto fails it: said, never silent
+        log(f"local AWS endpoint: triggers NOT delivered to functions (moved in this moto version): "
+            f"{', '.join(targets.SKIPPED)}")
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     print(f"local AWS endpoint (moto {_moto_version()}) on http://{host}:{port}", flush=True)
     try:
@@ -145,6 +149,7 @@ def main() -> None:
     parser.add_argument("--state-dir", help="keep the state in this folder across restarts (state.py)")
     args = parser.parse_args()
     speedups.apply()
+    hooks.apply()
     serve(args.host, args.port, args.state_dir)
 
 

@@ -12,10 +12,11 @@ How:
 - after a request, a writer thread compares moto's state with what is on disk and appends
   what changed as one frame to a journal, then syncs it. Requests that arrived meanwhile share
   that frame (group commit), and each answer waits for the frame that holds its change;
-- the comparison stays cheap where state is large: each message of a queue and each object
-  of a bucket is a unit of its own, compared by a signature of its fields, so a receive
-  rewrites one message, not the queue. Every other backend is pickled whole (it is small)
-  and compared by digest;
+- the comparison stays cheap where state is large: each message of a queue, each object
+  of a bucket, each item and stream record of a DynamoDB table and each Kinesis record is
+  a unit of its own, compared by a signature of its fields, so a receive rewrites one
+  message, not the queue. Every other backend is pickled whole (it is small) and compared
+  by digest;
 - when the journal has grown past several times the live state, the state is written as a
   new snapshot beside the old one, and the manifest is switched to it by a rename.
 
@@ -30,8 +31,9 @@ import threading
 import time
 from pathlib import Path
 
+from .itemized import track_updates
 from .journal import Files, StateNotWritten, StateUnreadable
-from .pickling import backend_dicts
+from .pickling import ITEMIZED, backend_dicts
 from .touched import ITEMS
 from .units import apply, install, references_of, units_of
 
@@ -73,6 +75,7 @@ class PersistentState:
         another moto or Python wrote are moved aside (with the reason); returns a summary."""
         self.files.folder.mkdir(parents=True, exist_ok=True)
         began = time.monotonic()
+        track_updates(ITEMIZED)  # before any item is read or written: the diff relies on it
         summary = "no state on disk yet"
         try:
             manifest = self.files.manifest()
@@ -105,9 +108,13 @@ class PersistentState:
         queues = sum(1 for key in units if key[0] == "container" and key[1] == "sqs")
         messages = sum(1 for key in units if key[0] == "item" and key[1] == "sqs")
         objects = sum(1 for key in units if key[0] == "item" and key[1] == "s3")
+        # A table's items are keyed by their key attributes (tuples), its stream records by position.
+        rows = sum(1 for key in units if key[0] == "item" and key[1] == "dynamodb" and isinstance(key[5], tuple))
         services = sorted({key[1] for key in units if key[0] == "registry"})
+        tables = any(key[0] == "container" and key[1] == "dynamodb" for key in units)
         return (f"state restored: {', '.join(services) or 'no services'}; {_count(queues, 'queue')} holding "
-                f"{_count(messages, 'message')}, {_count(objects, 'S3 key')}")
+                f"{_count(messages, 'message')}, {_count(objects, 'S3 key')}"
+                + (f", {_count(rows, 'DynamoDB item')}" if tables else ""))
 
     @staticmethod
     def _reset_moto() -> None:

@@ -6,10 +6,11 @@ alone (its signing service, target and Action), so that only those are compared 
 
 # What a request to one service can change in others: an SNS publish delivers to SQS (and
 # changes nothing of SNS but moto's record of sent messages, which is not kept), S3 and
-# EventBridge notify queues, DynamoDB writes its streams. "sqs:items" is a change to the
-# messages of queues only, the common case, compared without the queues themselves.
-DELIVERS_TO = {"sns": {"sqs:items"}, "s3": {"sqs:items"}, "events": {"sqs:items"},
-               "dynamodb": {"dynamodbstreams"}}
+# EventBridge notify queues. "sqs:items" is a change to the messages of queues only, the
+# common case, compared without the queues themselves. A DynamoDB write changes nothing of
+# the dynamodbstreams backend: moto keeps a stream's records in its table (dynamodb), and
+# the streams backend holds only shard iterators, which are not kept (stream_wait.py).
+DELIVERS_TO = {"sns": {"sqs:items"}, "s3": {"sqs:items"}, "events": {"sqs:items"}}
 _SQS_MESSAGE_OPERATIONS = {"SendMessage", "SendMessageBatch", "ReceiveMessage", "DeleteMessage", "DeleteMessageBatch",
                            "ChangeMessageVisibility", "ChangeMessageVisibilityBatch"}
 _READ_ONLY_PREFIXES = ("Get", "List", "Describe", "Head", "BatchGet", "Query", "Scan")

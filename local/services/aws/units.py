@@ -1,6 +1,7 @@
 """moto's state as units, and back: the BackendDict of a service, each of its backends, and
-for SQS and S3 each queue or bucket and each of its items, every unit with a fingerprint, so
-that only what changed is written (state.py)."""
+for the itemized services (pickling.ITEMIZED: SQS, S3, DynamoDB, Kinesis) each queue,
+bucket, table or stream and each of its items, every unit with a fingerprint, so that only
+what changed is written (state.py)."""
 
 import hashlib
 import importlib
@@ -12,8 +13,8 @@ from .pickling import BACKEND_DICT_FIELDS, ITEMIZED, Pickler, load, locate
 
 def units_of(service: str, backends, references: dict[int, tuple], items_only: bool = False):
     """(part, key, fingerprint, blob maker, class to make it from) for every unit of a
-    service, in order: the BackendDict's own state, each backend, and for SQS and S3 each
-    queue or bucket followed by its items; only the items when `items_only`. An item is
+    service, in order: the BackendDict's own state, each backend, and for an itemized service
+    each container followed by its items; only the items when `items_only`. An item is
     pickled only when its signature changed."""
     pickler = Pickler(references)
 
@@ -40,16 +41,14 @@ def units_of(service: str, backends, references: dict[int, tuple], items_only: b
                 yield "meta", ("backend", service, account, region), *pickled(state, type(backend))
             for container_name, container in list(containers.items()):
                 if not items_only:
-                    container_state = {field: value for field, value in vars(container).items()
-                                       if field not in itemized.held}
                     yield ("meta", ("container", service, account, region, container_name),
-                           *pickled(container_state, type(container)))
+                           *pickled(itemized.state(container), type(container)))
                 for item_key, signature, value in itemized.items(container):
                     yield ("items", ("item", service, account, region, container_name, item_key), signature,
                            lambda value=value: item_blob(value), None)
 
 def references_of(known: dict[str, object]) -> dict[int, tuple]:
-    """Every queue and bucket, by object id, under the key other units refer to it by."""
+    """Every container (queue, bucket, table, stream), by object id, under the key other units refer to it by."""
     references = {}
     for service, itemized in ITEMIZED.items():
         backends = known.get(service)
@@ -64,7 +63,7 @@ def references_of(known: dict[str, object]) -> dict[int, tuple]:
 
 def install(units: dict[tuple, tuple]) -> None:
     """moto's BackendDicts filled from the units: the backends, then a shell for every
-    queue and bucket (references point at them), then their states and items."""
+    container (references point at them), then their states and items."""
     shells = {key: kind.__new__(kind) for key, (_, kind) in units.items() if key[0] == "container"}
     registries = {}
     for key, (blob, _) in units.items():

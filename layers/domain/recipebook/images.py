@@ -1,0 +1,95 @@
+"""A recipe's image, recorded only once it has really arrived.
+
+The upload URL (valet.image_upload) lets a client PUT straight to S3; the bucket's
+ObjectCreated notification then runs the image check for `recipes/<id>/image`. The object is
+read back (its first bytes and its size) and kept only if it is what the API accepts: an
+image/jpeg, image/png or image/webp whose first bytes are that format's signature, no larger
+than the upload grant allows. A good one is recorded on the recipe (a new version, and a
+`recipe.image_added` event through the outbox for its consumers); a bad one is
+deleted, so nothing unchecked is ever served. S3 delivers a notification at least once, and
+recording the same key twice changes nothing the second time."""
+
+import logging
+import os
+import re
+from urllib.parse import unquote_plus
+
+from botocore.exceptions import ClientError
+
+from cloudpatterns import outbox
+from cloudpatterns.db import database
+
+from . import caching
+from .models import MAX_IMAGE_BYTES
+from .valet import s3_client
+
+log = logging.getLogger(__name__)
+
+KEY = re.compile(r"recipes/(\d+)/image")
+# The first bytes of each format the API accepts (their specifications' signatures).
+SIGNATURES = {
+    "image/png": lambda head: head.startswith(b"\x89PNG\r\n\x1a\n"),
+    "image/jpeg": lambda head: head.startswith(b"\xff\xd8\xff"),
+    "image/webp": lambda head: head[:4] == b"RIFF" and head[8:12] == b"WEBP",
+}
+RECORDED, REFUSED, IGNORED, GONE = "recorded", "refused", "ignored", "gone"
+
+def on_object_created(record: dict, request_id: str | None = None, context=None) -> str:
+    """One S3 event record: RECORDED, REFUSED (and deleted), IGNORED (not a recipe image) or
+    GONE (deleted or replaced before it could be checked)."""
+    bucket = record["s3"]["bucket"]["name"]
+    key = unquote_plus(record["s3"]["object"]["key"])  # S3 sends the key URL-encoded
+    match = KEY.fullmatch(key)
+    if match is None or bucket != os.environ.get("UPLOADS_BUCKET"):
+        return IGNORED
+    recipe_id = int(match.group(1))
+    try:
+        answer = s3_client().get_object(Bucket=bucket, Key=key, Range="bytes=0-15")
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+            return GONE
+        raise
+    head, content_type = answer["Body"].read(), answer.get("ContentType", "")
+    size = int(answer.get("ContentRange", "/0").rsplit("/", 1)[-1] or 0)
+    problem = _problem(content_type, head, size)
+    if problem:
+        log.warning("refused %s for recipe %d: %s; the object is deleted", key, recipe_id, problem)
+        s3_client().delete_object(Bucket=bucket, Key=key)
+        return REFUSED
+    return RECORDED if _record(recipe_id, key, content_type, size, request_id, context) else GONE
+
+
+def _problem(content_type: str, head: bytes, size: int) -> str | None:
+    check = SIGNATURES.get(content_type.split(";")[0].strip().lower())
+    if check is None:
+        return f"content type {content_type or 'none'} is not one of {', '.join(SIGNATURES)}"
+    if not check(head):
+        return f"its bytes are not {content_type}"
+    if not 0 < size <= MAX_IMAGE_BYTES:
+        return f"{size} bytes (at most {MAX_IMAGE_BYTES})"
+    return None
+
+
+def _record(recipe_id: int, key: str, content_type: str, size: int, request_id, context) -> bool:
+    """The image on the recipe, with its event in the same transaction; False when the recipe is gone."""
+    events: list[dict] = []
+
+    def work(cursor):
+        events.clear()
+        cursor.execute("""UPDATE recipes SET image_key = %s, version = version + 1, updated_at = now()
+                          WHERE id = %s RETURNING version""", (key, recipe_id))
+        row = cursor.fetchone()
+        if row is None:
+            return False
+        event = outbox.envelope("recipe.image_added", recipe_id, {"id": recipe_id, "content_type": content_type,
+                                                                  "size": size}, request_id, row["version"])
+        outbox.record(cursor, event)
+        events.append(event)
+        return True
+
+    recorded = database.run(work, context=context)
+    if recorded:
+        caching.forget_recipe(recipe_id)  # as every write does: its next read shows the image
+    if events:
+        outbox.publish_after_commit(database, list(events), context)
+    return recorded

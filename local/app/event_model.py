@@ -77,9 +77,10 @@ class RuleEvent(BaseModel):
     input: str | None = None  # JSON text
     input_path: str | None = None
     input_transformer: dict | None = None  # {InputPathsMap, InputTemplate}
-    max_retries: int = 185  # the target's RetryPolicy
-    max_event_age_s: int = 86_400
-    dead_letter_arn: str | None = None  # the target's DeadLetterConfig.Arn
+    # The target's DeadLetterConfig.Arn: where the endpoint sends an event for a function that is
+    # not there (the target as provisioned carries it; this is for `local list`). Its RetryPolicy
+    # is not kept: a delivery to a function that is there does not fail here.
+    dead_letter_arn: str | None = None
 
 
 class S3Event(BaseModel):
@@ -106,6 +107,3 @@ class ScheduleEvent(BaseModel):
     start: str | None = None  # Scheduler: StartDate, EndDate (ISO 8601)
     end: str | None = None
     flexible_window_min: int | None = None  # Scheduler: FlexibleTimeWindow FLEXIBLE's maximum
-    max_retries: int = 185  # the target's RetryPolicy
-    max_event_age_s: int = 86_400
-    dead_letter_arn: str | None = None

@@ -184,16 +184,12 @@ class EventReader:
             spec = self.target(target.get("Arn"), lid, "Targets")
             if spec is None:
                 continue
-            retry = target.get("RetryPolicy") or {}
-            common = dict(enabled=str(props.get("State", "ENABLED")).upper() == "ENABLED",
-                          max_retries=int(retry.get("MaximumRetryAttempts", 185)),
-                          max_event_age_s=int(retry.get("MaximumEventAgeInSeconds", 86_400)),
-                          dead_letter_arn=(target.get("DeadLetterConfig") or {}).get("Arn"))
+            enabled = _enabled(props.get("State"))
             name, arn = self.event_name(lid, spec), self.b.resolver.rule_arn(lid)
             if "ScheduleExpression" in props:
                 spec.schedule_events.append(ScheduleEvent(
                     name=name, schedule=str(props["ScheduleExpression"]), kind=RULE, arn=arn,
-                    input=self.json_text(target.get("Input"), lid), **common))
+                    input=self.json_text(target.get("Input"), lid), enabled=enabled))
             elif "EventPattern" in props:
                 pattern = props["EventPattern"]
                 pattern = json.loads(pattern) if isinstance(pattern, str) else pattern
@@ -201,7 +197,8 @@ class EventReader:
                     name=name, rule_name=self.b.resolver.physical_name(lid), rule_arn=arn,
                     bus=str(props.get("EventBusName") or "default").rsplit("/", 1)[-1], pattern=pattern,
                     target_id=str(target.get("Id", "")), input=self.json_text(target.get("Input"), lid),
-                    input_path=target.get("InputPath"), input_transformer=target.get("InputTransformer"), **common))
+                    input_path=target.get("InputPath"), input_transformer=target.get("InputTransformer"),
+                    enabled=enabled, dead_letter_arn=(target.get("DeadLetterConfig") or {}).get("Arn")))
 
     def schedule_v2(self, lid: str) -> None:
         props = self.props(lid)
@@ -213,18 +210,14 @@ class EventReader:
         if spec is None:
             return
         window = props.get("FlexibleTimeWindow") or {}
-        retry = target.get("RetryPolicy") or {}
         given_input = target.get("Input")
         spec.schedule_events.append(ScheduleEvent(
             name=self.event_name(lid, spec), schedule=str(props.get("ScheduleExpression")), kind=SCHEDULER,
-            arn=self.b.resolver.get_att(lid, "Arn"), enabled=str(props.get("State", "ENABLED")).upper() == "ENABLED",
+            arn=self.b.resolver.get_att(lid, "Arn"), enabled=_enabled(props.get("State")),
             input=None if given_input is None else (given_input if isinstance(given_input, str)
                                                     else json.dumps(given_input)),
             timezone=props.get("ScheduleExpressionTimezone"), start=props.get("StartDate"), end=props.get("EndDate"),
-            flexible_window_min=int(window["MaximumWindowInMinutes"]) if window.get("Mode") == "FLEXIBLE" else None,
-            max_retries=int(retry.get("MaximumRetryAttempts", 185)),
-            max_event_age_s=int(retry.get("MaximumEventAgeInSeconds", 86_400)),
-            dead_letter_arn=(target.get("DeadLetterConfig") or {}).get("Arn")))
+            flexible_window_min=int(window["MaximumWindowInMinutes"]) if window.get("Mode") == "FLEXIBLE" else None))
 
     def bucket(self, lid: str) -> None:
         configuration = self.props(lid).get("NotificationConfiguration") or {}
@@ -266,3 +259,8 @@ class EventReader:
         except ValueError:
             raise TemplateError(self.b.path, f"a target's Input must be JSON text (got {value!r})", resource=lid) from None
         return text
+
+
+def _enabled(state) -> bool:
+    """A rule's or schedule's State: ENABLED (the default) or ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS."""
+    return str(state or "ENABLED").upper().startswith("ENABLED")

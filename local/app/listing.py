@@ -39,7 +39,7 @@ def event_sources(spec: FunctionSpec) -> list[dict]:
     found += [{"type": "SNS", "id": f"sns:{e.topic_arn.rsplit(':', 1)[-1]}", "name": e.name, "topic": e.topic_arn,
                "filter_policy": e.filter_policy, "enabled": True} for e in spec.sns_events]
     found += [{"type": "EventBridge", "id": f"rule:{e.rule_name}", "name": e.name, "rule": e.rule_name, "bus": e.bus,
-               "pattern": e.pattern, "enabled": e.enabled} for e in spec.rule_events]
+               "pattern": e.pattern, "dead_letter": e.dead_letter_arn, "enabled": e.enabled} for e in spec.rule_events]
     found += [{"type": "S3", "id": f"s3:{e.bucket}", "name": e.name, "bucket": e.bucket, "events": e.events,
                "prefix": e.prefix, "suffix": e.suffix, "enabled": True} for e in spec.s3_events]
     found += [{"type": "Schedule" if e.kind == RULE else "ScheduleV2", "id": schedule_id(e.kind, e.arn),

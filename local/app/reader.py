@@ -25,7 +25,7 @@ from local.app.model import (
     TopicSpec,
 )
 from local.app.nested_model import with_nested
-from local.app.values import environment_value, int_or_none, logical_id_of, true
+from local.app.values import environment_value, int_or_none, logical_id_of
 from local.settings import DEFAULT_BUILD_DIR
 
 FUNCTION = "AWS::Serverless::Function"

@@ -18,6 +18,7 @@ timeout. Events run in any order, up to the function's concurrency at once."""
 
 import json
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from local.app.event_model import AsyncConfig
@@ -63,6 +64,12 @@ class AsyncInvoker(PollingThread):
         self.destinations, self.deliveries, self.clock = destinations, deliveries, clock
         self.url = queue_url(queues.endpoint_url, queues.account_id, spec.function_name)
         self.slots = threading.Semaphore(concurrency)
+        # Events being run, by receipt handle, with when their visibility was last extended: a run
+        # that waited for an instance (shared with the function's other sources) must not
+        # reappear on the queue and run twice at once.
+        self._running: dict[str, float] = {}
+        self._running_lock = threading.Lock()
+        self._visibility_s = int(spec.timeout) + 30  # the queue's (async_queue.ensure_queues)
         self.concurrency = concurrency
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"async-{spec.logical_id}")
         deliveries.register("async", spec.logical_id, "async")
@@ -83,7 +90,10 @@ class AsyncInvoker(PollingThread):
             return
         self.deliveries.set_state("async", self.spec.logical_id, "Enabled", "")
         for message in messages:
+            with self._running_lock:
+                self._running[message["ReceiptHandle"]] = time.monotonic()
             self._pool.submit(self._run, message)
+        self._keep_visible()
         for _ in range(free - len(messages)):
             self.slots.release()
 
@@ -103,7 +113,24 @@ class AsyncInvoker(PollingThread):
         except Exception:  # noqa: BLE001 - one event's fault must not stop the function's queue
             log.exception("%s: unexpected error on an event; it comes back after the visibility timeout", self.name)
         finally:
+            with self._running_lock:
+                self._running.pop(message["ReceiptHandle"], None)
             self.slots.release()
+
+    def _keep_visible(self) -> None:
+        """Extend the invisibility of events running for half the queue's visibility timeout."""
+        now = time.monotonic()
+        with self._running_lock:
+            due = [handle for handle, since in self._running.items() if now - since >= self._visibility_s / 2]
+        for handle in due:
+            try:
+                with self._delete_lock:
+                    self._deleter.change_message_visibility(self.url, handle, self._visibility_s)
+            except SqsError:
+                continue  # deleted meanwhile, or the endpoint is down: it would come back either way
+            with self._running_lock:
+                if handle in self._running:
+                    self._running[handle] = now
 
     def handle(self, message: dict) -> None:
         try:
@@ -153,7 +180,9 @@ class AsyncInvoker(PollingThread):
             kept.append("OnFailure")
         if config.dead_letter_arn:
             try:
-                code = "200" if outcome is not None else "EventAgeExceeded"
+                # The status of the last Invoke: 200 when the function ran and failed; an event that
+                # never ran aged out waiting, as a throttled one does on AWS: 429.
+                code = 200 if outcome is not None or invocation.attempt > 1 else 429
                 self.destinations.dead_letter(config.dead_letter_arn, invocation.payload, invocation.request_id, code,
                                               error)
                 kept.append("dead-letter queue")
@@ -171,7 +200,9 @@ class AsyncInvoker(PollingThread):
             response["functionError"] = "Unhandled"
         record = {"version": "1.0", "timestamp": iso_now(),
                   "requestContext": {"requestId": invocation.request_id, "functionArn": f"{self.spec.arn}:$LATEST",
-                                     "condition": condition, "approximateInvokeCount": invocation.attempt},
+                                     "condition": condition,
+                                     # the attempts made: an event that aged out before this one was not run
+                                     "approximateInvokeCount": invocation.attempt - (outcome is None)},
                   "requestPayload": event, "responseContext": response}
         if outcome is not None:
             record["responsePayload"] = outcome.error if outcome.failed else outcome.payload
@@ -197,7 +228,9 @@ class AsyncInvoker(PollingThread):
                                         duration_ms=duration_ms))
 
     def stop_pool(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=False)
+        """Drop what is queued (it comes back after the visibility timeout) and let the running
+        finish, as far as the runtime lets them."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def source_id(invocation: AsyncInvocation) -> str:

@@ -1,5 +1,5 @@
 """Where each stream event source mapping is in each shard: the sequence number of the last
-record it is done with, one small file per (function, event, shard), so that a restart of
+record it is done with, one small file per (function, event, shard, stream), so that a restart of
 the event runner goes on after it and re-delivers at most the batch that was in flight.
 
 A checkpoint names the stream it belongs to (a DynamoDB stream's ARN carries its creation
@@ -8,6 +8,7 @@ table or stream deleted and made again starts over at the mapping's starting pos
 where its sequence numbers start over too. Each file is written whole to a temporary name,
 synced, and renamed over the old one, so a kill mid-write leaves the previous checkpoint."""
 
+import hashlib
 import json
 import os
 import re
@@ -28,15 +29,18 @@ class CheckpointStore:
     def __init__(self, folder: Path):
         self.folder = Path(folder)
 
-    def path(self, function: str, event: str, shard_id: str) -> Path:
-        return self.folder / f"{_safe(function)}.{_safe(event)}.{_safe(shard_id)}.json"
+    def path(self, function: str, event: str, shard_id: str, stream_arn: str, stream_created: float | None) -> Path:
+        # The stream is in the name too: a poller of a stream that was deleted and made again,
+        # still finishing its batch, must not write over the new stream's position.
+        stream = hashlib.blake2b(f"{stream_arn}|{stream_created}".encode(), digest_size=4).hexdigest()
+        return self.folder / f"{_safe(function)}.{_safe(event)}.{_safe(shard_id)}.{stream}.json"
 
     def load(self, function: str, event: str, shard_id: str, stream_arn: str,
              stream_created: float | None = None) -> Checkpoint | None:
         """The checkpoint of this shard of this stream; None when there is none, it is
         unreadable, or it belongs to an earlier stream of the same name."""
         try:
-            data = json.loads(self.path(function, event, shard_id).read_text())
+            data = json.loads(self.path(function, event, shard_id, stream_arn, stream_created).read_text())
             checkpoint = Checkpoint(**data)
         except (OSError, ValueError, TypeError):
             return None
@@ -48,7 +52,7 @@ class CheckpointStore:
     def save(self, function: str, event: str, checkpoint: Checkpoint) -> None:
         """Raises OSError when it could not be written (the old one is then still there)."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.path(function, event, checkpoint.shard_id)
+        path = self.path(function, event, checkpoint.shard_id, checkpoint.stream_arn, checkpoint.stream_created)
         temporary = path.with_name(path.name + ".tmp")
         with open(temporary, "w", encoding="utf-8") as file:
             json.dump(asdict(checkpoint), file)

@@ -50,13 +50,26 @@ class Destinations:
                 self._clients[key] = emulator_client(service, self.endpoint_url, region, self._config)
             return self._clients[key]
 
-    def send(self, arn: str, record: dict, *, detail_type: str, function_arn: str) -> None:
-        """Send a destination record (JSON) to the destination `arn`."""
-        body = json.dumps(record)
+    def send(self, arn: str, record: dict, *, detail_type: str, function_arn: str, batch: dict | None = None,
+             key_prefix: str | None = None) -> None:
+        """Send a destination record (JSON) to the destination `arn`. A stream mapping's failed
+        `batch` (the event the function was given) goes with the record to an S3 bucket only, as
+        `payload`, under `aws/lambda/<key_prefix>/...` (its mapping and shard)."""
         try:
-            self._send(arn, body, detail_type, function_arn)
+            if service_of(arn) == "s3":
+                self._to_bucket(arn, {**record, **({"payload": json.dumps(batch)} if batch is not None else {})},
+                                key_prefix or str(function_of(function_arn)))
+            else:
+                self._send(arn, json.dumps(record), detail_type, function_arn)
         except (BotoCoreError, ClientError) as error:
             raise DestinationError(f"{arn}: {error}") from None
+
+    def _to_bucket(self, arn: str, record: dict, key_prefix: str) -> None:
+        bucket = arn.split(":::", 1)[-1]
+        now = datetime.now(timezone.utc)
+        key = f"aws/lambda/{key_prefix}/{now:%Y/%m/%d/%Y-%m-%dT%H.%M.%S}-{uuid.uuid4()}"
+        self._client("s3", _region(arn, self.region)).put_object(Bucket=bucket, Key=key,
+                                                                 Body=json.dumps(record).encode())
 
     def _send(self, arn: str, body: str, detail_type: str, function_arn: str) -> None:
         service, region = service_of(arn), _region(arn, self.region)
@@ -72,27 +85,23 @@ class Destinations:
                 "Resources": [function_arn, arn]}])
             if answer.get("FailedEntryCount"):
                 raise DestinationError(f"{arn}: PutEvents refused the record: {answer['Entries']}")
-        elif service == "s3":
-            bucket = arn.split(":::", 1)[-1]
-            now = datetime.now(timezone.utc)
-            key = f"aws/lambda/{function_of(function_arn)}/{now:%Y/%m/%d/%Y-%m-%dT%H.%M.%S}-{uuid.uuid4()}"
-            self._client("s3", region).put_object(Bucket=bucket, Key=key, Body=body.encode())
         else:
             raise DestinationError(f"{arn!r} is not a destination Lambda can send to (SQS, SNS, Lambda, EventBridge, S3)")
 
-    def dead_letter(self, arn: str, payload: str, request_id: str, error_code: str, error_message: str) -> None:
+    def dead_letter(self, arn: str, payload: str, request_id: str, error_code: int, error_message: str) -> None:
         """A failed asynchronous event to the function's DeadLetterConfig target (SQS or SNS): the
-        event as it was, with the attributes Lambda adds (RequestID, ErrorCode, ErrorMessage)."""
-        values = {"RequestID": request_id, "ErrorCode": error_code, "ErrorMessage": error_message[:1024] or "-"}
+        event as it was, with the attributes Lambda adds ("Dead-letter queues": RequestID,
+        ErrorCode, a three-digit HTTP status as a Number, and ErrorMessage)."""
+        values = {"RequestID": ("String", request_id), "ErrorCode": ("Number", str(error_code)),
+                  "ErrorMessage": ("String", error_message[:1024] or "-")}
+        attributes = {name: {"DataType": kind, "StringValue": value} for name, (kind, value) in values.items()}
         service, region = service_of(arn), _region(arn, self.region)
         try:
             if service == "sqs":
                 self._client("sqs", region).send_message(QueueUrl=self._queue_url(arn), MessageBody=payload,
-                                                         MessageAttributes={k: {"DataType": "String", "StringValue": v}
-                                                                            for k, v in values.items()})
+                                                         MessageAttributes=attributes)
             elif service == "sns":
-                self._client("sns", region).publish(TopicArn=arn, Message=payload, MessageAttributes={
-                    k: {"DataType": "String", "StringValue": v} for k, v in values.items()})
+                self._client("sns", region).publish(TopicArn=arn, Message=payload, MessageAttributes=attributes)
             else:
                 raise DestinationError(f"{arn!r} is not a dead-letter target (an SQS queue or SNS topic)")
         except (BotoCoreError, ClientError) as error:

@@ -38,14 +38,15 @@ def tail(state_dir: Path, say, count: int | None = None, from_start: bool = Fals
     """Print each delivery as the runner logs it; with `from_start`, the log kept so far first."""
     path = events_dir(state_dir) / "deliveries.jsonl"
     position = 0 if from_start or not path.exists() else path.stat().st_size
-    shown, partial = 0, b""
+    shown, partial, last = 0, b"", b""
     while count is None or shown < count:
         try:
             size = path.stat().st_size
         except FileNotFoundError:
             size = 0
-        if size < position:  # the runner cut the log to its last half: read it from its start
-            position, partial = 0, b""
+        if size < position:  # the runner cut the log to its last half: go on after the last line shown
+            position, partial = _after(path, last), b""
+            continue
         if size > position:
             with open(path, "rb") as log:
                 log.seek(position)
@@ -57,11 +58,21 @@ def tail(state_dir: Path, say, count: int | None = None, from_start: bool = Fals
                     say(line(json.loads(raw)))
                 except (ValueError, KeyError, TypeError):
                     continue
-                shown += 1
+                shown, last = shown + 1, raw
                 if count is not None and shown >= count:
                     return
         else:
             time.sleep(poll_s)
+
+
+def _after(path: Path, last: bytes) -> int:
+    """Where the line after `last` starts in the log as it is now; its end when `last` is not there."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return 0
+    found = data.rfind(last + b"\n") if last else -1
+    return found + len(last) + 1 if found >= 0 else len(data)
 
 
 def log_batch(deliveries, source: str, function: str, records: list[dict], failed: set[str], via: str,

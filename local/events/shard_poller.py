@@ -47,6 +47,9 @@ log = logging.getLogger("local.events")
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # a synchronous invocation's payload quota
 IDLE_WAIT_S = 1.0  # an idle shard costs one GetRecords a second
 RETRY_DELAY_S = 1.0  # between two attempts of a failing batch, on the runner's clock
+# ... but never less than this on the wall clock: under a fast clock a batch that always fails
+# (retried until its records expire, by default) must not invoke its function in a tight loop.
+MIN_RETRY_REAL_S = 0.2
 
 
 @dataclass
@@ -100,7 +103,17 @@ class ShardPoller(PollingThread):
             if self.reader.ended and not self._spill:
                 self._finish()
             return
-        self._deliver(batch)
+        try:
+            self._deliver(batch)
+        except Exception:
+            # Not delivered, not checkpointed: it goes first again (PollingThread logs the error).
+            self._planned.insert(0, batch)
+            raise
+
+    def _pause(self) -> None:
+        """Between two attempts of a failing batch."""
+        wait = max(self.clock.real_seconds(self.retry_delay_s), min(MIN_RETRY_REAL_S, self.retry_delay_s))
+        self.stop.wait(wait)
 
     def _gather(self) -> Batch | None:
         wanted = self.event.batch_size
@@ -168,7 +181,7 @@ class ShardPoller(PollingThread):
         except Exception as error:  # noqa: BLE001 - never reached the function: retried, not counted
             log.warning("%s: could not invoke %s: %s; retrying", self.name, self.target.function, error)
             self._planned.insert(0, batch)
-            self.clock.wait(self.stop, self.retry_delay_s)
+            self._pause()
             return
         batch.invokes += 1
         duration_ms = (time.monotonic() - began) * 1000
@@ -194,7 +207,7 @@ class ShardPoller(PollingThread):
         self._planned.insert(0, rest)
         self._record(RETRY if outcome.failed else PARTIAL, batch.records, duration_ms,
                      _error_text(outcome) if outcome.failed else f"{len(rest.records)} to retry")
-        self.clock.wait(self.stop, self.retry_delay_s)
+        self._pause()
 
     def _first_failed(self, outcome, records: list[dict]) -> int | None:
         """The index of the first record to retry; None when the whole batch succeeded."""
@@ -235,7 +248,8 @@ class ShardPoller(PollingThread):
                 function_error="Unhandled" if outcome is not None and outcome.failed else None, now=self.clock.now())
             try:
                 self.destinations.send(destination, record, detail_type=FAILURE_DETAIL,
-                                       function_arn=self.target.function_arn)
+                                       function_arn=self.target.function_arn, batch={"Records": batch.records},
+                                       key_prefix=f"{self.target.function}-{self.event.name}/{self.reader.shard_id}")
                 outcome_name, detail = DEAD_LETTER, f"{condition}: sent to {destination}"
             except DestinationError as error:
                 log.warning("%s: the OnFailure record could not be sent: %s", self.name, error)

@@ -71,7 +71,8 @@ class EventSources:
                                          "Enabled" if source.enabled else "Disabled")
                 if not source.enabled:
                     continue
-                for number in range(1, (source.max_concurrency or 1) + 1):
+                # MaximumConcurrency pollers (up to 1,000 on AWS), never more than instances may run here
+                for number in range(1, min(source.max_concurrency or 1, max_instances) + 1):
                     sqs = SqsClient(aws_endpoint_url, region)  # one per poller: a connection is not shared
                     self.threads.append(SqsPoller(runtime, spec.logical_id, source, queue, sqs, region,
                                                   self.deliveries, self.stop_event, number))
@@ -117,4 +118,7 @@ class EventSources:
         self.stop_event.set()
         for thread in self.threads:
             thread.join(10)
+        for thread in self.threads:
+            if isinstance(thread, AsyncInvoker):  # events still running finish; those queued come back later
+                thread.stop_pool()
         self.deliveries.close()  # after the pollers: their last deliveries are logged too

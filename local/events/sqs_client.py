@@ -38,6 +38,10 @@ class SqsClient(JsonClient):
             request["DelaySeconds"] = delay_s
         return self._call("SendMessage", request)["MessageId"]
 
+    def change_message_visibility(self, queue_url: str, receipt_handle: str, timeout_s: int) -> None:
+        self._call("ChangeMessageVisibility", {"QueueUrl": queue_url, "ReceiptHandle": receipt_handle,
+                                               "VisibilityTimeout": timeout_s})
+
     def delete_message_batch(self, queue_url: str, entries: list[dict]) -> dict:
         return self._call("DeleteMessageBatch", {"QueueUrl": queue_url, "Entries": entries})
 

@@ -15,8 +15,10 @@ connection is not shared between threads."""
 
 from local.app.event_model import DYNAMODB
 from local.events.json_client import JsonClient, ServiceError
+from local.services.aws.stream_wait import (
+    WAIT_HEADER,  # the endpoint's side of the wait
+)
 
-WAIT_HEADER = "X-Local-Wait-Ms"
 # (signing service, X-Amz-Target prefix, Content-Type) of each API.
 _DYNAMODB = ("dynamodb", "DynamoDB_20120810", "application/x-amz-json-1.0")
 _STREAMS = ("dynamodb", "DynamoDBStreams_20120810", "application/x-amz-json-1.0")

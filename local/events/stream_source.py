@@ -73,7 +73,9 @@ class StreamSource(PollingThread):
             return
         ended = [shard for shard, poller in self.pollers.items() if poller.finished]
         for shard in ended:
-            del self.pollers[shard]
+            poller = self.pollers.pop(shard)
+            poller.join(5)  # it has set its own stop: it is on its way out
+            poller.reader.client.close()  # else its kept-alive connection holds a server thread
             self._finished.add(shard)
             self._read.add(shard)
         if ended or time.monotonic() >= self._next_listing:

@@ -141,14 +141,15 @@ def test_a_share_url_reads_that_one_recipe_and_nothing_else(api, recipe):
     assert api.get(f"{url.path}?{expired}", headers=anonymous).status == 403
 
 
-def upload(api, recipe_id: int, data: bytes, content_type: str) -> dict:
+def upload(api, recipe_id: int, data: bytes, content_type: str) -> tuple[dict, str]:
+    """The upload grant, and the S3 key it was for, once the bytes are PUT with it."""
     grant = api.post(f"/recipes/{recipe_id}/image-upload", json_body={"content_type": content_type, "size": len(data)})
     assert grant.status == 201, grant.text
     body = grant.json()
     request = urllib.request.Request(body["url"], data=data, method="PUT", headers=body["headers"])
     with urllib.request.urlopen(request, timeout=10) as answer:
         assert answer.status == 200
-    return body
+    return body, urllib.parse.urlsplit(body["url"]).path.split("/", 2)[2]  # /<bucket>/<key>, path-style
 
 
 def notification(api, key: str) -> dict:
@@ -168,10 +169,18 @@ def notification(api, key: str) -> dict:
     return eventually(find, within=10)
 
 
+def stored(api, key: str) -> bool:
+    s3 = emulator_client("s3", api.aws_url, "us-east-1")
+    bucket = api.gateway.model.functions["RecipeImageCheckFunction"].environment["UPLOADS_BUCKET"]
+    return s3.list_objects_v2(Bucket=bucket, Prefix=key).get("KeyCount") == 1
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(200))
+
+
 def test_an_image_appears_on_its_recipe_only_once_it_has_arrived_and_been_checked(api, recipe):
-    png = b"\x89PNG\r\n\x1a\n" + bytes(range(200))
-    key = f"recipes/{recipe['id']}/image"
-    body = upload(api, recipe["id"], png, "image/png")
+    body, key = upload(api, recipe["id"], PNG, "image/png")
+    assert key.startswith(f"recipes/{recipe['id']}/images/")
     assert api.get(f"/recipes/{recipe['id']}").json()["image_url"] is None  # uploaded, not yet checked
     event = notification(api, key)
     S3Model.model_validate(event)
@@ -179,25 +188,44 @@ def test_an_image_appears_on_its_recipe_only_once_it_has_arrived_and_been_checke
     assert api.runtime.invoke("RecipeImageCheckFunction", event).payload == {key: "recorded"}
     shown = api.get(f"/recipes/{recipe['id']}").json()
     with urllib.request.urlopen(shown["image_url"], timeout=10) as answer:
-        assert answer.read() == png
+        assert answer.read() == PNG
+    version = shown["version"]
+    # S3 delivers at least once: the same notification again changes nothing.
+    assert api.runtime.invoke("RecipeImageCheckFunction", event).payload == {key: "recorded"}
+    assert api.get(f"/recipes/{recipe['id']}").json()["version"] == version
     # S3 (and LocalStack with S3_SKIP_SIGNATURE_VALIDATION=0) refuses an upload whose signed
     # headers differ; moto does not check signatures, so the test checks what was signed.
     signed = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(body["url"]).query))["X-Amz-SignedHeaders"]
     assert {"content-type", "content-length"} <= set(signed.split(";"))
-    assert body["headers"] == {"Content-Type": "image/png", "Content-Length": str(len(png))}
+    assert body["headers"] == {"Content-Type": "image/png", "Content-Length": str(len(PNG))}
     for bad in ({"content_type": "text/html", "size": 10}, {"content_type": "image/png", "size": 6 * 1024 * 1024}):
         assert api.post(f"/recipes/{recipe['id']}/image-upload", json_body=bad).status == 400
 
 
+def test_a_new_image_replaces_the_old_one_and_a_late_check_of_an_older_one_changes_nothing(api):
+    recipe = api.post("/recipes", json_body={"title": unique("twice pictured")}).json()
+    _, first = upload(api, recipe["id"], PNG, "image/png")
+    first_event = notification(api, first)
+    time.sleep(1.1)  # S3 keeps LastModified to the second: the second upload is later
+    _, second = upload(api, recipe["id"], PNG + b"2", "image/png")
+    second_event = notification(api, second)
+    assert api.runtime.invoke("RecipeImageCheckFunction", second_event).payload == {second: "recorded"}
+    assert api.runtime.invoke("RecipeImageCheckFunction", first_event).payload == {first: "superseded"}
+    with urllib.request.urlopen(api.get(f"/recipes/{recipe['id']}").json()["image_url"], timeout=10) as answer:
+        assert answer.read() == PNG + b"2"
+    assert not stored(api, first) and stored(api, second)  # the older upload is deleted
+    time.sleep(1.1)
+    _, third = upload(api, recipe["id"], PNG + b"3", "image/png")
+    assert api.runtime.invoke("RecipeImageCheckFunction", notification(api, third)).payload == {third: "recorded"}
+    assert not stored(api, second) and stored(api, third)  # the image it replaced is deleted
+
+
 def test_an_upload_that_is_not_the_image_it_claims_is_deleted_and_never_shown(api):
     other = api.post("/recipes", json_body={"title": unique("not an image")}).json()
-    key = f"recipes/{other['id']}/image"
-    upload(api, other["id"], b"<html>not a png</html>", "image/png")
+    _, key = upload(api, other["id"], b"<html>not a png</html>", "image/png")
     assert api.runtime.invoke("RecipeImageCheckFunction", notification(api, key)).payload == {key: "refused"}
     assert api.get(f"/recipes/{other['id']}").json()["image_url"] is None
-    s3 = emulator_client("s3", api.aws_url, "us-east-1")
-    bucket = api.gateway.model.functions["RecipeImageCheckFunction"].environment["UPLOADS_BUCKET"]
-    assert s3.list_objects_v2(Bucket=bucket, Prefix=key).get("KeyCount") == 0
+    assert not stored(api, key)
 
 
 def test_writes_are_checked_at_the_edge(api):

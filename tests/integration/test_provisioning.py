@@ -64,8 +64,7 @@ def test_everything_declared_is_created(aws, tmp_path):
     notification, = state["notifications"][uploads]["LambdaFunctionConfigurations"]
     assert notification["LambdaFunctionArn"] == resolver.resolve({"Fn::GetAtt": ["RecipeImageCheckFunction", "Arn"]})
     assert notification["Events"] == ["s3:ObjectCreated:*"]
-    assert notification["Filter"]["Key"]["FilterRules"] == [{"Name": "prefix", "Value": "recipes/"},
-                                                            {"Name": "suffix", "Value": "/image"}]
+    assert notification["Filter"]["Key"]["FilterRules"] == [{"Name": "prefix", "Value": "recipes/"}]
     assert all(s["RawMessageDelivery"] == "true" for s in state["subscriptions"].values())
     assert state["parameters"]["/recipes/local/cache/ttl-seconds"][0] == "60"
     secret = aws.ssm.get_parameter(Name="/recipes/local/secrets/token-signing-key")["Parameter"]

@@ -63,7 +63,9 @@ def events_of(stack, function: str, count: int, within: float = 20) -> list[dict
     return [entry["event"] for entry in found]
 
 
-def messages(stack, queue: str, count: int) -> list[dict]:
+def messages(stack, queue: str, count: int, wanted=lambda body: True) -> list[dict]:
+    """`count` messages of the queue whose parsed body is `wanted`; the others are left alone
+    (several tests share a destination queue)."""
     sqs = client(stack, "sqs")
     url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
     found = []
@@ -71,7 +73,9 @@ def messages(stack, queue: str, count: int) -> list[dict]:
     def more():
         answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
                                      MessageAttributeNames=["All"])
-        found.extend(answer.get("Messages", []))
+        for message in answer.get("Messages", []):
+            if wanted(json.loads(message["Body"])) and message["MessageId"] not in {m["MessageId"] for m in found}:
+                found.append(message)
         return len(found) >= count
 
     assert eventually(more, within=20), f"{queue}: {len(found)} messages, not {count}"
@@ -158,8 +162,8 @@ def test_kinesis_keeps_order_per_shard_and_sends_what_keeps_failing_to_on_failur
         kinesis.put_record(StreamName="triggers-clicks", PartitionKey=f"user-{n % 2}",
                            Data=json.dumps({"user": n % 2, "n": n}).encode())
     kinesis.put_record(StreamName="triggers-clicks", PartitionKey="user-0", Data=b"PARTIAL")
-    (failure,) = [json.loads(m["Body"]) for m in messages(stack, "triggers-failures", 1)
-                  if "KinesisBatchInfo" in m["Body"]]
+    failure, = [json.loads(m["Body"]) for m in messages(stack, "triggers-failures", 1,
+                                                         lambda body: "KinesisBatchInfo" in body)]
     info = failure["KinesisBatchInfo"]
     assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert info["batchSize"] == 1 and info["streamArn"].endswith(":stream/triggers-clicks")
@@ -191,15 +195,16 @@ def test_an_asynchronous_invocation_is_retried_then_sent_to_its_destinations(sta
     accepted = lam.invoke(FunctionName="triggers-async", InvocationType="Event", Payload=b'{"hello": 1}')
     assert accepted["StatusCode"] == 202
     request_id = accepted["ResponseMetadata"]["RequestId"]
-    success, = [json.loads(m["Body"]) for m in messages(stack, "triggers-successes", 1)]
+    success, = [json.loads(m["Body"]) for m in messages(
+        stack, "triggers-successes", 1, lambda body: body["requestContext"]["requestId"] == request_id)]
     assert success["requestContext"]["requestId"] == request_id
     assert (success["requestContext"]["condition"], success["requestPayload"]) == ("Success", {"hello": 1})
     assert success["responsePayload"] == {"handled": 1}
 
     failing = lam.invoke(FunctionName="triggers-async", InvocationType="Event", Payload=b'{"FAIL-ME": true}')
     failing_id = failing["ResponseMetadata"]["RequestId"]
-    failure, = [json.loads(m["Body"]) for m in messages(stack, "triggers-failures", 1)
-                if json.loads(m["Body"]).get("requestContext", {}).get("requestId") == failing_id]
+    failure, = [json.loads(m["Body"]) for m in messages(
+        stack, "triggers-failures", 1, lambda body: body.get("requestContext", {}).get("requestId") == failing_id)]
     assert failure["requestContext"]["condition"] == "RetriesExhausted"
     assert failure["requestContext"]["approximateInvokeCount"] == 2  # MaximumRetryAttempts: 1
     assert failure["responseContext"]["functionError"] == "Unhandled"
@@ -242,6 +247,12 @@ def test_a_killed_runner_loses_nothing_and_repeats_nothing_from_a_stream(stack):
     table.put_item(TableName="triggers-items", Item={"id": {"S": "before"}, "v": {"N": "10"}})
     keys = lambda: [r["dynamodb"]["Keys"]["id"]["S"] for r in records_of(stack, "triggers-table")]  # noqa: E731
     assert eventually(lambda: "before" in keys())
+    # Killed once the shard's checkpoint is past it (local/events/checkpoints.py's files).
+    sequence = next(int(r["dynamodb"]["SequenceNumber"]) for r in records_of(stack, "triggers-table")
+                    if r["dynamodb"]["Keys"]["id"]["S"] == "before")
+    checkpoints = stack.state_dir / "events" / "checkpoints"
+    assert eventually(lambda: any(int(json.loads(path.read_text())["sequence_number"] or 0) >= sequence
+                                  for path in checkpoints.glob("TableFunction.*.json")), within=10)
     runner = runner_pid(stack)
     os.kill(runner, signal.SIGKILL)
     table.put_item(TableName="triggers-items", Item={"id": {"S": "meanwhile"}, "v": {"N": "11"}})

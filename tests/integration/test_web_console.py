@@ -40,6 +40,11 @@ def test_the_state_api_lists_functions_invocations_queues_and_masked_configurati
     by_leaf = {name.split("/", 3)[-1]: value for name, value in state["configuration"].items()}
     assert by_leaf["secrets/token-signing-key"] == "****"
     assert by_leaf["cache/ttl-seconds"] == "60"
+    # Every event source with the event runner's state of it (local/events/deliveries.py).
+    sources = {(s["function"], s["id"]): s for s in state["sources"]}
+    assert sources[("AuditFunction", "sqs:recipes-local-audit")]["state"] == "Enabled"
+    assert sources[("RecipeImageCheckFunction", "s3:recipes-local-uploads-123456789012")]["type"] == "S3"
+    assert sources[("OutboxRelayFunction", "rule:recipes-local-OutboxRelayFunctionRelay")]["type"] == "Schedule"
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason=why_no_chromium())
@@ -59,3 +64,4 @@ def test_an_invocation_appears_on_the_page(local_env, start_local_up, tmp_path):
     assert page.returncode == 0, page.stderr[-2000:]
     assert f'data-request-id="{request_id}"' in page.stdout
     assert "HealthFunction" in page.stdout and f"START RequestId: {request_id}" in page.stdout
+    assert "SQS sqs:recipes-local-audit" in page.stdout  # the event sources' table

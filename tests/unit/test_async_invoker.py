@@ -113,18 +113,21 @@ def test_retries_exhausted_go_to_on_failure_and_the_dead_letter_queue():
     assert record["requestContext"]["condition"] == "RetriesExhausted" and detail_type.endswith("Failure")
     assert record["responseContext"]["functionError"] == "Unhandled"
     assert record["responsePayload"] == FAILED["error"]
-    assert destinations.dead == [("arn:aws:sqs:us-east-1:1:dlq", '{"order": 7}', invocation.request_id, "200", "boom")]
+    assert destinations.dead == [("arn:aws:sqs:us-east-1:1:dlq", '{"order": 7}', invocation.request_id, 200, "boom")]
 
 
 def test_an_event_older_than_its_maximum_age_is_not_run():
     invoker, calls, _, destinations = setup([{"payload": None}], scale=1.0, max_event_age_s=60,
-                                            on_failure="arn:aws:sqs:us-east-1:1:f")
+                                            on_failure="arn:aws:sqs:us-east-1:1:f",
+                                            dead_letter_arn="arn:aws:sqs:us-east-1:1:dlq")
     stale = AsyncInvocation(payload="{}", source=INVOKE)
     stale.enqueued_ms -= 61_000
     invoker.handle(message(stale))
     assert calls == []
-    assert destinations.records[0][1]["requestContext"]["condition"] == "EventAgeExceeded"
+    context = destinations.records[0][1]["requestContext"]
+    assert (context["condition"], context["approximateInvokeCount"]) == ("EventAgeExceeded", 0)  # never run
     assert "responsePayload" not in destinations.records[0][1]
+    assert destinations.dead[0][3] == 429  # it aged out waiting, as a throttled event does
 
 
 def test_no_retry_that_would_land_past_the_maximum_age():
@@ -174,3 +177,21 @@ def test_sources_are_named_as_the_delivery_log_names_them():
     assert source_id(AsyncInvocation("{}", EVENTS, "arn:aws:events:us-east-1:1:rule/bus/r")) == "rule:r"
     assert source_id(AsyncInvocation("{}", INVOKE)) == "async"
     assert queue_name("fn") == "_local-async-fn"
+
+
+class VisibilitySqs(Deleter):
+    def __init__(self):
+        super().__init__()
+        self.extended = []
+
+    def change_message_visibility(self, url, handle, timeout_s):
+        self.extended.append((handle, timeout_s))
+
+
+def test_an_event_that_runs_long_is_kept_off_the_queue_until_it_is_done():
+    invoker, _, _, _ = setup([{"payload": None}])
+    invoker._deleter = VisibilitySqs()
+    invoker._running["rh-long"] = 0.0  # taken long ago: half the visibility timeout has passed
+    invoker._running["rh-new"] = float("inf")  # just taken
+    invoker._keep_visible()
+    assert invoker._deleter.extended == [("rh-long", 3 + 30)]  # the function's Timeout and a margin

@@ -56,3 +56,23 @@ def test_record_detail_names_an_event_by_its_type_and_id_else_the_message():
     wrapped = {"TopicArn": "arn:aws:sns:us-east-1:1:t", "Message": json.dumps({"type": "order.paid", "id": "o-1"})}
     assert record_detail({"messageId": "m", "body": json.dumps(wrapped)}) == "order.paid o-1"
     assert record_detail({"messageId": "m", "body": "plain text"}) == "m"
+
+
+def test_tail_goes_on_after_the_last_line_shown_when_the_log_is_cut(tmp_path, monkeypatch):
+    from local.events import deliveries as module
+
+    monkeypatch.setattr(module, "MAX_LOG_BYTES", 2_000)  # cut the log often
+    log = Deliveries(tmp_path / "events", flush_every_s=0.01)
+    log.start()
+    shown: list[str] = []
+    follower = threading.Thread(target=tail, args=(tmp_path, shown.append, 60), kwargs={"poll_s": 0.005},
+                                daemon=True)
+    follower.start()
+    for n in range(60):
+        log.record(Delivery("async", "Fn", OK, detail=f"n{n:02d}"))
+        follower.join(0.02)
+    follower.join(10)
+    log.close()
+    numbers = [int(line.rsplit("n", 1)[-1]) for line in shown]
+    assert numbers == sorted(set(numbers))  # never a line twice, always in order
+    assert numbers[-1] == 59

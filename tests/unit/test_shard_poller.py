@@ -124,8 +124,9 @@ class FakeDestinations:
     def __init__(self):
         self.sent = []
 
-    def send(self, arn, record, *, detail_type, function_arn):
+    def send(self, arn, record, *, detail_type, function_arn, batch=None, key_prefix=None):
         self.sent.append((arn, record))
+        self.batches = getattr(self, "batches", []) + [(batch, key_prefix)]
 
 
 @pytest.fixture(autouse=True)

@@ -3,6 +3,7 @@ recipe, and presigned S3 uploads for a recipe's image."""
 
 import datetime
 import os
+import uuid
 
 import boto3
 from botocore.config import Config
@@ -81,7 +82,8 @@ def image_upload(request: Request) -> Response:
     upload that did not happen."""
     recipe_id = request.path_int("id")
     upload = parse(UploadIn, request.json())
-    key = f"recipes/{recipe_id}/image"
+    # A key of its own per upload: a new upload never overwrites the image being served.
+    key = f"recipes/{recipe_id}/images/{uuid.uuid4().hex}"
     _require_recipe(request, recipe_id)
     ttl = max_ttl()
     url = s3_client().generate_presigned_url(

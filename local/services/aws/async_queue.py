@@ -78,9 +78,6 @@ class AsyncInvocation:
         """The event as a Python value; the payload is JSON text by construction."""
         return json.loads(self.payload)
 
-    def age_s(self, now: float | None = None) -> float:
-        return (time.time() if now is None else now) - self.enqueued_ms / 1000
-
 
 def ensure_queues(sqs, functions: dict[str, float]) -> tuple[list[str], list[str]]:
     """Make each function's internal queue (function name -> its Timeout in seconds), as

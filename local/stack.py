@@ -161,7 +161,7 @@ class Stack:
             record_addresses(s, services)  # the event runner reads where the services are from it
             process = self._supervisor.start(runner)
             process.wait_ready(runner.ready, READY_TIMEOUT)
-            self._done(f"{len(model.functions)} functions served, {runner.sources()} event sources polling "
+            self._done(f"{len(model.functions)} functions served, {runner.sources()} event sources running "
                        f"(event runner pid {process.pid})", step)
         except BaseException:
             self.stop()

@@ -40,7 +40,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         say(f"  Postgres       {redact(services.database_url)}")
     if services.redis_url:
         say(f"  Redis          {redact(services.redis_url)}")
-    say(f"  AWS endpoint   {services.aws_endpoint_url}   (SNS, SQS, SSM, S3)")
+    what = "yours" if settings.aws_endpoint_url else "moto: SNS, SQS, S3, EventBridge, DynamoDB, Kinesis, SSM, ..."
+    say(f"  AWS endpoint   {services.aws_endpoint_url}   ({what})")
     say(f"  AWS resources  {endpoints.provisioning}")
     for line in endpoints.setup_lines:  # the app's own (Metadata: Local: Setup)
         say(f"  {line}")

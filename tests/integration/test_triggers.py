@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.parser.models import (
     KinesisDataStreamModel,
     S3Model,
     SnsModel,
+    SqsModel,
 )
 from support import PROJECT_ROOT, eventually
 from support.local_up import LocalUp
@@ -80,6 +81,26 @@ def messages(stack, queue: str, count: int, wanted=lambda body: True) -> list[di
 
     assert eventually(more, within=20), f"{queue}: {len(found)} messages, not {count}"
     return found
+
+
+def test_an_sqs_mapping_filters_and_deletes_what_its_filter_criteria_leave_out(stack):
+    sqs = client(stack, "sqs")
+    url = sqs.get_queue_url(QueueName="triggers-jobs")["QueueUrl"]
+    for n, priority in enumerate(["low", "high", "low", "high"]):
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"n": n, "priority": priority}))
+    sqs.send_message(QueueUrl=url, MessageBody="not json at all")
+    delivered = eventually(lambda: sorted(json.loads(r["body"])["n"] for r in records_of(stack, "triggers-jobs"))
+                           if len(records_of(stack, "triggers-jobs")) >= 2 else None, within=20)
+    assert delivered == [1, 3]
+    for entry in seen(stack, "triggers-jobs"):
+        SqsModel.model_validate(entry["event"])
+
+    def empty():
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        return attributes == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
+
+    assert eventually(empty)  # what no filter admitted is deleted, as Lambda deletes it, not left to redrive
 
 
 def test_s3_notifications_follow_their_filter(stack):

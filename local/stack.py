@@ -25,8 +25,10 @@ from local.auth.dev_issuer import DevIssuer
 from local.auth.jwks import KeySource
 from local.build.dependencies import Built
 from local.build.pip_target import BuildFailed
+from local.errors import LocalError
 from local.events.async_invoker import AsyncQueues
 from local.events.runner import EventRunner
+from local.events.sources import invalid_filters
 from local.gateway.console import WebConsole
 from local.gateway.function_url import FunctionUrl
 from local.gateway.gateway import AccessLog, Gateway
@@ -124,6 +126,10 @@ class Stack:
                                  lambda_url=f"http://127.0.0.1:{s.lambda_port}",
                                  parameter_overrides=dict(self.parameter_overrides))
             resolver, model = load_app(s, services, self.parameter_overrides, env_overrides, template=template)
+            refused = invalid_filters(model)
+            if refused:  # what Lambda would refuse at deploy stops us here, as it would stop the deploy
+                raise LocalError(f"{s.template_path}: {refused[0]}" + (f" (and {len(refused) - 1} more)"
+                                                                      if len(refused) > 1 else ""))
             for warning in model.warnings:  # what the template has and this emulator does not run
                 self.say(f"  !!  {warning}")
             pushed = [spec.logical_id for spec in model.functions.values()

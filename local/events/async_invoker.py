@@ -28,7 +28,15 @@ from local.events.deliveries import DEAD_LETTER, FAILED, OK, RETRY, Deliveries, 
 from local.events.destinations import FAILURE_DETAIL, SUCCESS_DETAIL, DestinationError, Destinations, iso_now
 from local.events.polling import PollingThread, log
 from local.events.sqs_client import SqsClient, SqsError
-from local.services.aws.async_queue import EVENTS, S3, SCHEDULER, SNS, AsyncInvocation, queue_name
+from local.services.aws.async_queue import (
+    EVENTS,
+    S3,
+    SCHEDULER,
+    SNS,
+    AsyncInvocation,
+    queue_name,
+    visibility_timeout_s,
+)
 
 RETRY_DELAY_S = 60  # "Lambda waits one minute before the first retry, two before the second"
 MAX_SQS_DELAY_S = 900
@@ -69,7 +77,7 @@ class AsyncInvoker(PollingThread):
         # reappear on the queue and run twice at once.
         self._running: dict[str, float] = {}
         self._running_lock = threading.Lock()
-        self._visibility_s = int(spec.timeout) + 30  # the queue's (async_queue.ensure_queues)
+        self._visibility_s = visibility_timeout_s(spec.timeout)
         self.concurrency = concurrency
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"async-{spec.logical_id}")
         deliveries.register("async", spec.logical_id, "async")

@@ -9,9 +9,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 
-
-def _iso(now: float) -> str:
-    return datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+from local.services.aws import aws_shapes
 
 
 def sqs_record(body: str, queue_arn: str, region: str, *, message_id: str | None = None,
@@ -44,27 +42,12 @@ def sqs_event(records: list[dict]) -> dict:
 
 def sns_event(message: str, topic_arn: str, *, subject: str | None = None, attributes: dict | None = None,
               now: float | None = None) -> dict:
-    now = time.time() if now is None else now
-    region = topic_arn.split(":")[3]
-    message_id = str(uuid.uuid4())
-    return {"Records": [{
-        "EventSource": "aws:sns",
-        "EventVersion": "1.0",
-        "EventSubscriptionArn": f"{topic_arn}:{uuid.uuid4()}",
-        "Sns": {
-            "Type": "Notification",
-            "MessageId": message_id,
-            "TopicArn": topic_arn,
-            "Subject": subject,
-            "Message": message,
-            "Timestamp": _iso(now),
-            "SignatureVersion": "1",
-            "Signature": "EXAMPLE",
-            "SigningCertUrl": f"https://sns.{region}.amazonaws.com/SimpleNotificationService-local.pem",
-            "UnsubscribeUrl": f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={topic_arn}",
-            "MessageAttributes": {k: {"Type": "String", "Value": v} for k, v in (attributes or {}).items()},
-        },
-    }]}
+    """An SNS notification as the endpoint delivers one (local/services/aws/aws_shapes.py), for
+    generate-event: `attributes` are string attributes by name."""
+    return aws_shapes.sns_event(
+        message=message, message_id=str(uuid.uuid4()), topic_arn=topic_arn,
+        subscription_arn=f"{topic_arn}:{uuid.uuid4()}", subject=subject, now=now,
+        attributes={name: {"Type": "String", "Value": value} for name, value in (attributes or {}).items()})
 
 
 def schedule_event(rule_arn: str, *, detail: dict | None = None, now: float | None = None) -> dict:

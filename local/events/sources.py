@@ -33,6 +33,23 @@ from local.events.stream_client import StreamClient
 from local.events.stream_poller import StreamPoller
 from local.events.stream_source import StreamSource
 from local.runtime.runtime import Runtime
+from local.services.aws.event_pattern import InvalidEventPattern
+from local.services.aws.filter_criteria import validate
+
+
+def invalid_filters(model: AppModel) -> list[str]:
+    """What CreateEventSourceMapping would refuse in the template's FilterCriteria, one line
+    each, for `local up` to stop on before anything runs (a pattern the runner cannot match
+    would otherwise fail every batch)."""
+    found = []
+    for spec in model.functions.values():
+        for kind, events in (("sqs", spec.sqs_events), *((e.kind, [e]) for e in spec.stream_events)):
+            for event in events:
+                try:
+                    validate(event.filters, kind)
+                except InvalidEventPattern as error:
+                    found.append(f"{spec.logical_id}: Events.{event.name}: FilterCriteria: {error}")
+    return found
 
 
 class EventSources:

@@ -157,3 +157,16 @@ def test_a_target_outside_the_template_is_warned_about(tmp_path):
             "StartingPosition": "LATEST"}}}})
     assert any(line.startswith("M: FunctionName: someone-else is not a function of this template")
                for line in model.warnings)
+
+
+def test_a_filter_pattern_lambda_would_refuse_stops_the_start_with_one_line(tmp_path):
+    from local.events.sources import invalid_filters
+
+    model = model_of(tmp_path, sam({
+        "Jobs": {"Type": "SQS", "Properties": {"Queue": {"Fn::GetAtt": ["Q", "Arn"]}, "FilterCriteria": {
+            "Filters": [{"Pattern": '{"body": {"n": [{"numeric": [">", "ten"]}]}}'}]}}},
+        "Fine": {"Type": "SQS", "Properties": {"Queue": {"Fn::GetAtt": ["Q", "Arn"]}, "FilterCriteria": {
+            "Filters": [{"Pattern": '{"body": {"n": [{"numeric": [">", 10]}]}}'}]}}},
+    }, {"Q": {"Type": "AWS::SQS::Queue"}}))
+    refused, = invalid_filters(model)
+    assert refused.startswith("Fn: Events.Jobs: FilterCriteria: ")

@@ -79,6 +79,11 @@ class AsyncInvocation:
         return json.loads(self.payload)
 
 
+def visibility_timeout_s(function_timeout_s: float) -> int:
+    """The internal queue's visibility timeout: the function's own and a margin (ensure_queues says why)."""
+    return int(function_timeout_s) + 30
+
+
 def ensure_queues(sqs, functions: dict[str, float]) -> tuple[list[str], list[str]]:
     """Make each function's internal queue (function name -> its Timeout in seconds), as
     Lambda has one for every function: (created, unchanged). `sqs` is a boto3 SQS client.
@@ -93,7 +98,7 @@ def ensure_queues(sqs, functions: dict[str, float]) -> tuple[list[str], list[str
         existing |= {url.rsplit("/", 1)[-1]: url for url in page.get("QueueUrls", [])}
     for function, timeout_s in functions.items():
         name = queue_name(function)
-        attributes = {"VisibilityTimeout": str(int(timeout_s) + 30), "MessageRetentionPeriod": "1209600"}
+        attributes = {"VisibilityTimeout": str(visibility_timeout_s(timeout_s)), "MessageRetentionPeriod": "1209600"}
         if name in existing:
             url = existing[name]
             current = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(attributes))["Attributes"]

@@ -15,11 +15,7 @@ Each patch runs inside the request that caused the delivery, under the state loc
 writes messages to queues, so the delivery is on disk before the request is answered.
 """
 
-import logging
-
 from .async_queue import AsyncInvocation, queue_name
-
-log = logging.getLogger("local.aws.targets")
 
 PATCHED: list[str] = []
 SKIPPED: list[str] = []

@@ -4,9 +4,12 @@ recipe only once it has really arrived and is the image it claims to be; a fake 
 
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 from common import Demo
+
+from infra.aws import emulator_client
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 
@@ -32,8 +35,8 @@ def main() -> int:
     _, _, recipe, _ = demo.call("POST", "/recipes", {"title": "Image demo tart"})
     _, _, grant, _ = demo.call("POST", f"/recipes/{recipe['id']}/image-upload",
                                {"content_type": "image/png", "size": len(PNG)})
-    demo.say(f"Recipe {recipe['id']} got a presigned PUT for recipes/{recipe['id']}/image, valid until "
-             f"{grant['expires_at']}.")
+    key = urllib.parse.urlsplit(grant["url"]).path.split("/", 2)[2]  # path-style: /<bucket>/<key>
+    demo.say(f"Recipe {recipe['id']} got a presigned PUT for {key}, valid until {grant['expires_at']}.")
     _, _, before, _ = demo.call("GET", f"/recipes/{recipe['id']}")
     demo.check(before["image_url"] is None, "before the upload the recipe has no image_url (a grant is no image)")
     began = time.monotonic()
@@ -50,8 +53,17 @@ def main() -> int:
                                {"content_type": "image/png", "size": 24})
     put(grant, b"<html>not an image</html>"[:24])
     demo.say(f"Uploaded 24 bytes of HTML as image/png for recipe {fake['id']}.")
-    demo.check(image_url(demo, fake["id"], within=3) is None,
-               "the check refused it (its bytes are not PNG): no image_url, and the object is deleted")
+    s3 = emulator_client("s3", demo.services["aws_endpoint_url"], demo.services["region"])
+    bucket, key = urllib.parse.urlsplit(grant["url"]).path.split("/", 2)[1:]
+
+    def gone() -> bool:
+        deadline = time.monotonic() + 15
+        while s3.list_objects_v2(Bucket=bucket, Prefix=key).get("KeyCount") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return not s3.list_objects_v2(Bucket=bucket, Prefix=key).get("KeyCount")
+
+    demo.check(gone() and image_url(demo, fake["id"], within=1) is None,
+               "the check refused it (its bytes are not PNG): the object is deleted and no image_url appears")
     return demo.finish()
 
 

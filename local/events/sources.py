@@ -66,9 +66,12 @@ class EventSources:
         destinations = Destinations(aws_endpoint_url, region)
         self.queues = AsyncQueues(aws_endpoint_url, region, account_id)
         invoke = runtime.invoke
-        # Where each stream shard's position is kept across restarts of the runner.
-        checkpoints = CheckpointStore(events_dir(state_dir) / "checkpoints" if state_dir is not None else
-                                      Path(tempfile.mkdtemp(prefix="local-checkpoints-")))
+        # Where each stream shard's position is kept across restarts of the runner (without a
+        # state folder, in tests and benchmarks: a temporary one, made only when a stream needs it).
+        streams = any(spec.stream_events for spec in model.functions.values())
+        folder = events_dir(state_dir) / "checkpoints" if state_dir is not None else \
+            Path(tempfile.mkdtemp(prefix="local-checkpoints-")) if streams else None
+        checkpoints = CheckpointStore(folder) if folder is not None else None
         # Without a Redis (the app declares none) there is no stream fallback.
         client = redis.Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=5) if redis_url else None
         queues_by_arn = {queue.arn: queue for queue in model.queues.values()}

@@ -105,12 +105,13 @@ def test_a_crash_between_commit_and_publish_is_recovered_by_the_relay(api, sourc
 
 
 def test_events_go_through_redis_while_sns_is_down_and_none_is_lost(api, aws_url, redis_url, create_database,
-                                                                     tmp_path):
+                                                                     tmp_path, request):
     """The AWS emulator frozen (SIGSTOP) mid-stream: writes go on, their events arrive through
     the Redis stream; once it runs again (SIGCONT) events go through SNS again."""
     aws = EmbeddedAws(tmp_path, free_port())
     process = aws.process(tmp_path / "run")
     process.start()
+    request.addfinalizer(process.stop)  # stopped by its pid whatever fails below, setup included
     process.wait_ready(aws.ready, 30)
     path = api.gateway.model.functions["AuditFunction"].code_dir.parent.parent / "template.yaml"
     template = load_template(path)

@@ -13,34 +13,42 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra.aws import AwsClients
-from infra.provision import Report, deployment_for, provision
+from infra.provision import deployment_for
 from infra.template import load_template
 from local import settings as names
 from local.app.declaration import Declaration, read_declaration
 from local.app.env_vars import read_env_vars
-from local.app.listing import function_url_ports
-from local.app.project import Addresses, forget_addresses, load_app, record_addresses, stack_name
+from local.app.project import (
+    Addresses,
+    forget_addresses,
+    load_app,
+    record_accepted_template,
+    record_addresses,
+    stack_name,
+)
 from local.app.setup_commands import run_setup
 from local.auth.dev_issuer import DevIssuer
 from local.auth.jwks import KeySource
-from local.build.dependencies import Built
-from local.build.pip_target import BuildFailed
+from local.build.summary import say_builds
 from local.errors import LocalError
 from local.events.async_invoker import AsyncQueues
 from local.events.runner import EventRunner
 from local.events.sources import invalid_filters
 from local.gateway.console import WebConsole
-from local.gateway.function_url import FunctionUrl
 from local.gateway.gateway import AccessLog, Gateway
 from local.http.server import HttpServer
 from local.runtime.invoke_api import LambdaInvokeApi
+from local.runtime.code_watch import CodeWatch
 from local.runtime.logs import ConsoleLog
 from local.runtime.runtime import Runtime
 from local.services import external
 from local.services.aws.async_queue import ensure_queues
 from local.services.aws.launcher import EmbeddedAws
 from local.services.postgres import EmbeddedPostgres
-from local.services.procs import ensure_port_free, free_port, port_is_free, stop_stale
+from local.reload.front import Front, FunctionUrlServers
+from local.reload.prepare import TemplateReading, provision_with_async_queues, watched_files
+from local.reload.reloader import Reloader
+from local.services.procs import ensure_port_free, stop_stale
 from local.services.redis import EmbeddedRedis
 from local.services.run_lock import RunLock
 from local.settings import DEFAULT_MAX_INSTANCES, Settings
@@ -64,10 +72,18 @@ def serving(model, region: str, account_id: str, aws_endpoint_url: str | None, *
     `issuer_dir` holds the development issuer's key, whose tokens every JWT and Cognito
     authorizer accepts (`local tokens mint`); without it, none is trusted."""
     runtime = Runtime(model, region, account_id, console=console_log, build_dir=build_dir, max_instances=max_instances)
+    return runtime, gateway_for(model, runtime, aws_endpoint_url, access_log=access_log, app_name=app_name,
+                                issuer_dir=issuer_dir, state_dir=state_dir)
+
+
+def gateway_for(model, runtime: Runtime, aws_endpoint_url: str | None, *, access_log: AccessLog | None = None,
+                app_name: str = "local", issuer_dir: Path | None = None, state_dir: Path | None = None) -> Gateway:
+    """The gateway and its console for a model, in front of a runtime: at start, and again for
+    each template reload (local/reload/)."""
     issuer = DevIssuer(issuer_dir) if issuer_dir is not None else None
-    console = WebConsole(model, runtime, aws_endpoint_url, region, app_name, issuer, state_dir)
-    return runtime, Gateway(model, runtime, account_id, region, access_log=access_log, console=console,
-                            keys=KeySource(trusted=issuer))
+    console = WebConsole(model, runtime, aws_endpoint_url, runtime.region, app_name, issuer, state_dir)
+    return Gateway(model, runtime, runtime.account_id, runtime.region, access_log=access_log, console=console,
+                   keys=KeySource(trusted=issuer))
 
 
 def issuer_folder(settings: Settings) -> Path:
@@ -88,11 +104,14 @@ class Stack:
         self._servers: list[HttpServer] = []
         self._lock = RunLock(self.run_dir, settings.state_dir)
         self._reprovision = None  # after the AWS emulator restarted
+        self._reloader: Reloader | None = None
+        self._urls: FunctionUrlServers | None = None
 
     # -- lifecycle -------------------------------------------------------------------
 
     def start(self) -> Endpoints:
         s = self.settings
+        read_watch = CodeWatch([s.template_path, *([self.env_vars] if self.env_vars else [])])  # edits during start
         template = load_template(s.template_path)  # a broken template stops us before anything runs
         env_overrides = read_env_vars(self.env_vars)  # so does a broken env-vars file
         self.declaration = declaration = read_declaration(s.template_path, template)
@@ -138,7 +157,9 @@ class Stack:
                 self.say(f"  !!  {', '.join(pushed)}: SNS, S3 and EventBridge triggers are delivered by the embedded "
                          f"AWS endpoint only; {s.aws_endpoint_url} delivers them its own way, or not at all")
             secrets_file, secure = s.state_dir / "secrets.json", declaration.secure_parameters
-            self._reprovision = lambda: provision_with_async_queues(resolver, model, clients, secrets_file, secure)
+            self._provision = lambda resolver, model: provision_with_async_queues(  # noqa: E731
+                resolver, model, clients, secrets_file, secure)
+            self._reprovision = lambda: self._provision(resolver, model)
             report = self._reprovision()
             step = self._done(f"AWS resources provisioned ({report.summary()})", step)
             setup_lines = []
@@ -155,18 +176,35 @@ class Stack:
                                                  state_dir=s.state_dir)
             step = self._done(say_builds(self._runtime.build_all(), self.say), step)
             loop = self._runtime.loop  # one event loop serves both and every function's pipes
-            gateway = HttpServer(gateway_app, s.gateway_port, s.bind_host, loop=loop)
+            gateway_front = Front(gateway_app)  # what a template reload swaps (local/reload/)
+            gateway = HttpServer(gateway_front, s.gateway_port, s.bind_host, loop=loop)
             queues = AsyncQueues(urls["aws"], s.region, deployment.account_id)
-            lambda_api = HttpServer(LambdaInvokeApi(self._runtime, enqueue=queues.send), s.lambda_port, s.bind_host,
-                                    loop=loop)
+            lambda_front = Front(LambdaInvokeApi(self._runtime, enqueue=queues.send))
+            lambda_api = HttpServer(lambda_front, s.lambda_port, s.bind_host, loop=loop)
             for server in (gateway, lambda_api):
                 server.start()
                 self._servers.append(server)
             services.gateway_url, services.lambda_url = gateway.url, lambda_api.url
-            services.function_urls = self._serve_function_urls(model, gateway_app, deployment.account_id, loop)
+            self._urls = FunctionUrlServers(self._runtime, deployment.account_id, s.region, s.bind_host,
+                                            s.gateway_port, gateway_app.access_log)
+            self._urls.start(model)
+            services.function_urls = self._urls.urls
             record_addresses(s, services)  # the event runner reads where the services are from it
+            record_accepted_template(s, template)  # and the template from this copy
             process = self._supervisor.start(runner)
             process.wait_ready(runner.ready, READY_TIMEOUT)
+            # Template edits from now on (local/reload/): read, checked and provisioned as above, then swapped in.
+            make_gateway = lambda model: gateway_for(  # noqa: E731 - the same gateway as at start, another model
+                model, self._runtime, urls["aws"], access_log=gateway_app.access_log, app_name=declaration.name,
+                issuer_dir=issuer_folder(s), state_dir=s.state_dir)
+            reading = TemplateReading(s, services, self.parameter_overrides, self.env_vars, clients, declaration,
+                                      make_gateway)
+            self._reloader = Reloader(watched_files(s.template_path, template, self.env_vars), reading,
+                                      self._runtime, gateway_front, self._urls,
+                                      lambda reloaded: self._after_reload(reloaded, services, runner), self.say,
+                                      edited_since_read=read_watch.generation() > 0)
+            gateway_front.before = lambda_front.before = self._urls.before = self._reloader.ensure_current
+            self._reloader.start_watching()
             self._done(f"{len(model.functions)} functions served, {runner.sources()} event sources running "
                        f"(event runner pid {process.pid})", step)
         except BaseException:
@@ -176,7 +214,11 @@ class Stack:
                          provisioning=report.summary(), setup_lines=setup_lines)
 
     def stop(self) -> None:
+        if self._reloader is not None:
+            self._reloader.stop()
         forget_addresses(self.settings)
+        if self._urls is not None:
+            self._urls.stop()
         for server in self._servers:
             server.stop()
         self._servers = []
@@ -190,19 +232,13 @@ class Stack:
         """Start again each managed process that exited; why the stack must stop, if it must."""
         return self._supervisor.check()
 
-    def _serve_function_urls(self, model, gateway_app: Gateway, account_id: str, loop) -> dict[str, str]:
-        """One address per function URL (its whole path is the function's, as a URL's is on
-        AWS), on the port listing.function_url_ports gives it, or a free one where that is taken."""
-        urls = {}
-        for name, preferred in function_url_ports(model, self.settings.gateway_port).items():
-            app = FunctionUrl(model.functions[name], self._runtime, account_id, self.settings.region,
-                              gateway_app.access_log)
-            server = HttpServer(app, preferred if port_is_free(preferred) else free_port(), self.settings.bind_host,
-                                loop=loop)
-            server.start()
-            self._servers.append(server)
-            urls[name] = server.url + "/"
-        return urls
+    def _after_reload(self, reloaded, services: Addresses, runner: EventRunner) -> None:
+        """What other processes read of the stack, made true of the reloaded template."""
+        self._reprovision = lambda: self._provision(reloaded.resolver, reloaded.model)
+        services.function_urls = self._urls.urls
+        record_addresses(self.settings, services)
+        record_accepted_template(self.settings, reloaded.template)
+        runner.reload()  # the event runner reads the accepted template and swaps its sources
 
     def _done(self, what: str, since: float) -> float:
         """One progress line per finished step, with its time; returns the next step's start."""
@@ -248,29 +284,6 @@ class Stack:
             "redis": redis_url or by_name.get("redis"),
             "aws": s.aws_endpoint_url or by_name["aws"],
         }
-
-
-def provision_with_async_queues(resolver, model, clients: AwsClients, secrets_file: Path, secure: list) -> Report:
-    """The template's resources, and Lambda's queue of asynchronous invocations for each function
-    (local/services/aws/async_queue.py), which no template declares and the report leaves out."""
-    report = provision(resolver.template, resolver, clients, secrets_file, secure)
-    ensure_queues(clients.sqs, {spec.function_name: spec.timeout for spec in model.functions.values()})
-    return report
-
-
-def say_builds(results: list, say) -> str:
-    """One line per failed build (the functions that need it answer Local.BuildFailed until
-    its requirements.txt is fixed); the step's summary line."""
-    failed = [result for result in results if isinstance(result, BuildFailed)]
-    for failure in failed:
-        say(f"  !!  {failure}; its functions answer errors until it builds")
-    built = [result for result in results if isinstance(result, Built) and result.folder]
-    fresh = [result.unit.name for result in built if not result.cached]
-    if not built and not failed:
-        return "dependencies (nothing to build)"
-    parts = [f"{len(built) - len(fresh)} cached", *([f"built {', '.join(fresh)}"] if fresh else []),
-             *([f"{len(failed)} failed"] if failed else [])]
-    return f"dependencies ({'; '.join(parts)})"
 
 
 _PORT_VARIABLES = {"postgres": names.POSTGRES_PORT, "redis": names.REDIS_PORT, "aws": names.AWS_PORT}

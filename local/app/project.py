@@ -59,6 +59,28 @@ def record_addresses(settings: Settings, services: Addresses) -> None:
 
 def forget_addresses(settings: Settings) -> None:
     _addresses_file(settings).unlink(missing_ok=True)
+    _accepted_template_file(settings).unlink(missing_ok=True)
+
+
+def _accepted_template_file(settings: Settings) -> Path:
+    return settings.state_dir / "run" / "template.json"
+
+
+def record_accepted_template(settings: Settings, template: dict) -> None:
+    """The template as the running `local up` last read it, whole: the event runner reads this
+    one, not the file, which may hold an edit `up` has refused or not provisioned yet."""
+    path = _accepted_template_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(template, default=str))
+    partial.replace(path)  # never half a template for a reader
+
+
+def accepted_template(settings: Settings) -> dict | None:
+    try:
+        return json.loads(_accepted_template_file(settings).read_text())
+    except (FileNotFoundError, ValueError):
+        return None
 
 
 def running_addresses(settings: Settings) -> Addresses | None:

@@ -18,7 +18,7 @@ from local.http.messages import HttpRequest
 from local.runtime.logs import ConsoleLog
 from local.runtime.runtime import Runtime, check_payload_size
 from local.settings import Settings, redact
-from local.stack import say_builds
+from local.build.summary import say_builds
 
 
 def cmd_invoke(args: argparse.Namespace) -> int:

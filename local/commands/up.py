@@ -45,6 +45,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     say(f"  AWS resources  {endpoints.provisioning}")
     for line in endpoints.setup_lines:  # the app's own (Metadata: Local: Setup)
         say(f"  {line}")
+    say(f"Edits to {settings.template_path.name} and to the functions' code apply on the next request.")
     say("Press Ctrl-C to stop.")
 
     exit_code = 0

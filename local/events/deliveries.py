@@ -48,6 +48,7 @@ class SourceState:
     failed: int = 0
     last: list[dict] = field(default_factory=list)
     note: str = ""  # e.g. the lag of a stream, or why it is disabled
+    epoch: int = field(default=0, repr=False, compare=False)  # of its last registration (forget)
 
 
 class Deliveries:
@@ -58,13 +59,33 @@ class Deliveries:
         self.flush_every_s = flush_every_s
         self._pending: collections.deque[Delivery] = collections.deque(maxlen=10_000)
         self._sources: dict[tuple[str, str], SourceState] = {}
+        self._epoch = 0
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self._writer: threading.Thread | None = None
 
     def register(self, source: str, function: str, kind: str, state: str = "Enabled", note: str = "") -> None:
+        """A source, or a source again after a template reload: its counts and last deliveries kept."""
         with self._lock:
-            self._sources[(source, function)] = SourceState(source, function, kind, state, note=note)
+            known = self._sources.get((source, function))
+            if known is None:
+                known = self._sources[(source, function)] = SourceState(source, function, kind, state, note=note)
+            else:
+                known.kind, known.state, known.note = kind, state, note
+            known.epoch = self._epoch
+
+    def new_epoch(self) -> int:
+        """Before a template reload registers its sources: what `forget` compares with."""
+        with self._lock:
+            self._epoch += 1
+            return self._epoch
+
+    def forget(self, function: str, epoch: int) -> None:
+        """The function's sources not registered again since `epoch`: a reloaded template took
+        them away (or the function)."""
+        with self._lock:
+            for key in [key for key, known in self._sources.items() if key[1] == function and known.epoch < epoch]:
+                del self._sources[key]
 
     def set_state(self, source: str, function: str, state: str, note: str | None = None) -> None:
         with self._lock:

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import psutil
 
+from infra.errors import InfraError
 from local.app.env_vars import read_env_vars
-from local.app.project import load_app, running_addresses
+from local.app.project import accepted_template, load_app, running_addresses
 from local.errors import LocalError
 from local.events.sources import EventSources
 from local.runtime.runtime import Runtime
@@ -35,10 +36,16 @@ def run(settings: Settings, parameter_overrides: dict[str, str], env_vars: Path 
     services = running_addresses(settings)
     if services is None:
         raise LocalError(f"no `python -m local up` is running on {settings.state_dir}; start it first")
-    _, model = load_app(settings, services, parameter_overrides, read_env_vars(env_vars))
-    stop = threading.Event()
+    def read_model():
+        # The template as `up` accepted and provisioned it (project.py), not as the file may be now.
+        return load_app(settings, services, parameter_overrides, read_env_vars(env_vars),
+                        template=accepted_template(settings))[1]
+
+    model = read_model()
+    stop, reload = threading.Event(), threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    signal.signal(signal.SIGHUP, lambda *_: reload.set())  # `up` reloaded the template (local/reload/)
     runtime = Runtime(model, services.region, services.account_id, build_dir=settings.build_dir,
                       max_instances=settings.max_instances)
     sources = EventSources(model, runtime, services.aws_endpoint_url, services.redis_url, services.region,
@@ -49,13 +56,27 @@ def run(settings: Settings, parameter_overrides: dict[str, str], env_vars: Path 
         sources.start()
         marker.write_text(json.dumps({"pid": os.getpid(), "sources": sources.count}))
         # Never outlive the `local up` that started it, however that one ended.
-        while not stop.wait(1) and psutil.pid_exists(services.pid):
-            pass
+        while not stop.wait(0.1) and psutil.pid_exists(services.pid):
+            if reload.is_set():
+                reload.clear()
+                swap(read_model, runtime, sources)
+                marker.write_text(json.dumps({"pid": os.getpid(), "sources": sources.count}))
     finally:
         marker.unlink(missing_ok=True)
         sources.stop()
         runtime.stop()
     return 0
+
+
+def swap(read_model, runtime: Runtime, sources: EventSources) -> None:
+    """The reloaded template's functions and sources; those of unchanged functions run on."""
+    try:
+        model = read_model()
+    except (LocalError, InfraError) as error:  # `up` checked it; a later edit may not have been
+        print(f"[events] template not reloaded: {error}", file=sys.stderr, flush=True)
+        return
+    runtime.update(model)
+    sources.update(model)
 
 
 class EventRunner:
@@ -90,6 +111,15 @@ class EventRunner:
 
     def state_note(self) -> None:
         return None  # it keeps no state: the queues and streams it reads do
+
+    def reload(self) -> None:
+        """Tell a running runner that `up` accepted and provisioned an edited template; one
+        still starting reads the accepted template anyway."""
+        if self.ready():
+            try:
+                os.kill(self._process.pid, signal.SIGHUP)
+            except ProcessLookupError:  # exited meanwhile: the supervisor starts it again
+                pass
 
     def sources(self) -> int:
         return json.loads(ready_file(self.run_dir).read_text())["sources"]

@@ -18,6 +18,7 @@ RECENT_NS = 1_000_000_000  # far more than a timestamp tick
 
 class CodeWatch:
     def __init__(self, folders: list[Path]):
+        """`folders`: each watched with everything below it; a file in the list, alone."""
         self.folders = [str(folder) for folder in folders]
         self._lock = threading.Lock()
         self._hashes: dict[str, tuple[int, int, int]] = {}  # path -> (mtime_ns, size, content hash)
@@ -39,6 +40,10 @@ class CodeWatch:
         pending = list(self.folders)
         while pending:
             folder = pending.pop()
+            if os.path.isfile(folder):  # a file watched alone (a template, say)
+                stat = os.stat(folder)
+                entries.append((folder, stat.st_mtime_ns, stat.st_size, self._content(folder, stat, recent)))
+                continue
             try:
                 with os.scandir(folder) as listing:
                     for entry in listing:

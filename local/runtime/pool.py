@@ -27,6 +27,11 @@ class Throttled(LocalError):
         super().__init__(f"Rate Exceeded. ({function}: ReservedConcurrentExecutions {limit}, all busy)")
 
 
+class PoolRetired(RuntimeError):
+    """The pool stopped (the function changed or went with a template reload, or the runtime
+    is stopping) while a call waited for one of its instances."""
+
+
 @dataclass
 class Invocation:
     request_id: str
@@ -136,7 +141,7 @@ class FunctionPool:
         async with self._available:
             while True:
                 if self._closed:
-                    raise RuntimeError(f"{self.spec.logical_id} is shutting down")
+                    raise PoolRetired(f"{self.spec.logical_id} is shutting down")
                 # Instances that died while idle, or run code that has changed since, go.
                 stale = [i for i in self._idle if i.generation != generation or not i.alive]
                 for instance in stale:

@@ -22,7 +22,7 @@ from local.errors import LocalError
 from local.loop_thread import BackgroundLoop
 from local.runtime.instance import MAX_PAYLOAD_BYTES, WORKER_SCRIPT
 from local.runtime.logs import ConsoleLog
-from local.runtime.pool import FunctionPool, Invocation
+from local.runtime.pool import FunctionPool, Invocation, PoolRetired
 from local.runtime.surroundings import build_units, import_path
 from local.settings import DEFAULT_BUILD_DIR, DEFAULT_MAX_INSTANCES
 
@@ -68,6 +68,7 @@ class Runtime:
         self._owns_loop = loop is None
         self.loop = loop or BackgroundLoop()
         self._pools: dict[str, FunctionPool] = {}  # touched only on the loop
+        self._stopping = False
         self.recent: collections.deque[Invocation] = collections.deque(maxlen=200)  # for the web console
 
     def spec(self, name: str) -> FunctionSpec:
@@ -79,13 +80,43 @@ class Runtime:
     async def invoke_async(self, name: str, event, request_id: str | None = None, *, on_start=None,
                            throttle: bool = False) -> Invocation:
         """See FunctionPool.invoke for `on_start` and `throttle`."""
-        return await self._pool(name).invoke(event, request_id, on_start=on_start, throttle=throttle)
+        while True:
+            pool = self._pool(name)
+            try:
+                return await pool.invoke(event, request_id, on_start=on_start, throttle=throttle)
+            except PoolRetired:
+                if self._stopping:
+                    raise
+                # A template reload retired the pool while this call waited for an instance:
+                # the function's new pool takes it (or UnknownFunction, if the function went).
+
+    def swap_model(self, model: AppModel) -> list[FunctionPool]:
+        """The template's new model from now on (on the loop, between two requests). As on AWS,
+        where any change to a function's configuration starts new execution environments, the
+        pools of functions that changed or went are retired and returned for the caller to stop
+        (`await pool.stop()`); every other function keeps its warm instances."""
+        retired = []
+        for logical_id, pool in list(self._pools.items()):
+            spec = model.functions.get(logical_id)
+            if spec is None or instance_settings(spec) != instance_settings(pool.spec):
+                retired.append(self._pools.pop(logical_id))
+            else:
+                pool.spec = spec  # its events may have changed; they are no instance's business
+        self.model = model
+        return retired
+
+    def update(self, model: AppModel) -> None:
+        """swap_model from another thread, waiting for the retired pools to stop."""
+        async def swap():
+            await asyncio.gather(*(pool.stop() for pool in self.swap_model(model)))
+        self.loop.run(swap())
 
     def invoke(self, name: str, event, request_id: str | None = None) -> Invocation:
         self.spec(name)  # an unknown name fails here, in the caller's thread
         return self.loop.run(self.invoke_async(name, event, request_id))
 
     def stop(self) -> None:
+        self._stopping = True
         if not self.loop.loop.is_closed():
             self.loop.run(self._stop_pools())
         if self._owns_loop:
@@ -164,6 +195,15 @@ class Runtime:
             "TZ": ":UTC",
             "AWS_SAM_LOCAL": "true",  # as SAM CLI sets it, for code that must know it runs locally
         }
+
+
+# What an execution environment is made from: a change to any of these starts new instances.
+INSTANCE_SETTINGS = {"function_name", "arn", "code_dir", "handler", "runtime", "timeout", "memory_mb",
+                     "reserved_concurrency", "prebuilt", "layers", "environment"}
+
+
+def instance_settings(spec: FunctionSpec) -> dict:
+    return spec.model_dump(include=INSTANCE_SETTINGS)
 
 
 def _failure_or(build, *args):

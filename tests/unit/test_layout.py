@@ -20,6 +20,7 @@ FLOORS = [
     {"local.runtime"},  # functions in workers, the Invoke API
     {"local.gateway", "local.events"},  # what calls functions: requests and event sources
     {"local.supervisor"},
+    {"local.reload"},  # template edits swapped into the running stack
     {"local.stack"},  # the composition root
     {"local.commands"},
     {"local.cli"},

@@ -59,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--config-env", default="default", help="samconfig.toml environment (default: default)")
         command.add_argument("--config-file", help="samconfig.toml to read (default: the one beside the template)")
 
+    def debug_port(command):
+        command.add_argument("-d", "--debug-port", type=int, metavar="PORT",
+                             help="run the function under debugpy, waiting on 127.0.0.1:PORT for a debugger to "
+                                  "attach (docs/DEBUGGING.md)")
+
     def env_vars(command):
         command.add_argument("--env-vars", metavar="FILE", help='SAM-style {"Function": {...}, "Parameters": {...}}')
 
@@ -66,10 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
     overrides(up)
     env_vars(up)
     sam_config(up)
+    debug_port(up)
+    up.add_argument("--debug-function", metavar="NAME",
+                    help="the function a debugger attaches to (logical id or FunctionName); "
+                         "needed when the template has more than one")
 
     invoke = commands.add_parser("invoke", help="run one function once; the result on stdout, logs on stderr")
     invoke.add_argument("function", help="logical id (or FunctionName) from template.yaml")
     invoke.add_argument("-e", "--event", metavar="FILE", help="event JSON file, or - for stdin (default: {})")
+    debug_port(invoke)
     env_vars(invoke)
     overrides(invoke)
     sam_config(invoke)
@@ -127,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
         "run", help="the event source mappings alone, for a running `up` (which starts one itself)")
     overrides(events_run)
     env_vars(events_run)
+    events_run.add_argument("--debug-function", metavar="NAME",
+                            help="the function `up` debugs: its deliveries go to `up`'s Invoke API")
     dlq = commands.add_parser("dlq", help="dead letters: list them, or move them back")
     dlq_actions = dlq.add_subparsers(dest="action", required=True, metavar="ACTION")
     dlq_actions.add_parser("list", help="every dead-letter queue, its count and first messages")

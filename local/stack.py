@@ -39,6 +39,7 @@ from local.gateway.gateway import AccessLog, Gateway
 from local.http.server import HttpServer
 from local.runtime.invoke_api import LambdaInvokeApi
 from local.runtime.code_watch import CodeWatch
+from local.runtime.debugging import DebugFlags, DebugTarget
 from local.runtime.logs import ConsoleLog
 from local.runtime.runtime import Runtime
 from local.services import external
@@ -66,12 +67,13 @@ class Endpoints:
 def serving(model, region: str, account_id: str, aws_endpoint_url: str | None, *, console_log: ConsoleLog | None = None,
             access_log: AccessLog | None = None, build_dir=None, app_name: str = "local",
             max_instances: int = DEFAULT_MAX_INSTANCES, issuer_dir: Path | None = None,
-            state_dir: Path | None = None) -> tuple[Runtime, Gateway]:
+            state_dir: Path | None = None, debug: DebugTarget | None = None) -> tuple[Runtime, Gateway]:
     """The template's functions and the gateway in front of them, its console included: what
     `local up` serves on its port, and what tests drive without a socket. Stop the runtime.
     `issuer_dir` holds the development issuer's key, whose tokens every JWT and Cognito
     authorizer accepts (`local tokens mint`); without it, none is trusted."""
-    runtime = Runtime(model, region, account_id, console=console_log, build_dir=build_dir, max_instances=max_instances)
+    runtime = Runtime(model, region, account_id, console=console_log, build_dir=build_dir, max_instances=max_instances,
+                      debug=debug)
     return runtime, gateway_for(model, runtime, aws_endpoint_url, access_log=access_log, app_name=app_name,
                                 issuer_dir=issuer_dir, state_dir=state_dir)
 
@@ -93,11 +95,12 @@ def issuer_folder(settings: Settings) -> Path:
 
 class Stack:
     def __init__(self, settings: Settings, say=print, parameter_overrides: dict[str, str] | None = None,
-                 env_vars: Path | None = None):
+                 env_vars: Path | None = None, debug: DebugFlags | None = None):
         self.settings = settings
         self.say = say
         self.parameter_overrides = parameter_overrides or {}
         self.env_vars = env_vars  # SAM's --env-vars file, for the functions here and in the event runner
+        self.debug_flags, self.debug = debug, None  # `--debug-port`; the DebugTarget once the model names it
         self.run_dir = settings.state_dir / "run"
         self._supervisor = Supervisor(self.run_dir, say, after_restart=self._after_restart)
         self._runtime: Runtime | None = None
@@ -145,6 +148,8 @@ class Stack:
                                  lambda_url=f"http://127.0.0.1:{s.lambda_port}",
                                  parameter_overrides=dict(self.parameter_overrides))
             resolver, model = load_app(s, services, self.parameter_overrides, env_overrides, template=template)
+            self.debug = self.debug_flags and self.debug_flags.target(model)  # docs/DEBUGGING.md
+            runner.debug_function = self.debug and self.debug.function  # its deliveries: to our Invoke API
             refused = invalid_filters(model)
             if refused:  # what Lambda would refuse at deploy stops us here, as it would stop the deploy
                 raise LocalError(f"{s.template_path}: {refused[0]}" + (f" (and {len(refused) - 1} more)"
@@ -173,7 +178,7 @@ class Stack:
             self._runtime, gateway_app = serving(model, s.region, deployment.account_id, urls["aws"],
                                                  build_dir=s.build_dir, app_name=declaration.name,
                                                  max_instances=s.max_instances, issuer_dir=issuer_folder(s),
-                                                 state_dir=s.state_dir)
+                                                 state_dir=s.state_dir, debug=self.debug)
             step = self._done(say_builds(self._runtime.build_all(), self.say), step)
             loop = self._runtime.loop  # one event loop serves both and every function's pipes
             gateway_front = Front(gateway_app)  # what a template reload swaps (local/reload/)
@@ -184,6 +189,8 @@ class Stack:
             for server in (gateway, lambda_api):
                 server.start()
                 self._servers.append(server)
+            if self.debug:
+                self._runtime.start_debugger()  # listening before the first request, for a debugger to attach
             services.gateway_url, services.lambda_url = gateway.url, lambda_api.url
             self._urls = FunctionUrlServers(self._runtime, deployment.account_id, s.region, s.bind_host,
                                             s.gateway_port, gateway_app.access_log)

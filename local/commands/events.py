@@ -20,7 +20,8 @@ from local.settings import Settings
 def cmd_events(args: argparse.Namespace) -> int:
     settings = Settings.from_environ()
     if args.action == "run":
-        return event_runner.run(settings, args.parameter_overrides, args.env_vars and Path(args.env_vars))
+        return event_runner.run(settings, args.parameter_overrides, args.env_vars and Path(args.env_vars),
+                                args.debug_function)
     if args.action == "fire":
         return fire(settings, args.function, args.schedule)
     event_log.tail(settings.state_dir, say, args.count, args.from_start)

@@ -15,6 +15,7 @@ from local.gateway.http_event import http_event
 from local.gateway.proxy_event import proxy_event
 from local.gateway.routes import RouteTable
 from local.http.messages import HttpRequest
+from local.runtime.debugging import DebugFlags
 from local.runtime.logs import ConsoleLog
 from local.runtime.runtime import Runtime, check_payload_size
 from local.settings import Settings, redact
@@ -23,6 +24,7 @@ from local.build.summary import say_builds
 
 def cmd_invoke(args: argparse.Namespace) -> int:
     settings = Settings.from_environ()
+    debug = DebugFlags.given(args.debug_port, args.function) if args.debug_port is not None else None
     raw, source = read_source(args.event)
     check_payload_size(raw)
     event = read_json(raw, source)
@@ -36,7 +38,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
               f"{', '.join([*given, services.aws_endpoint_url])}", file=sys.stderr)
     _, model = load_app(settings, services, overrides, env_overrides)
     runtime = Runtime(model, services.region, services.account_id, console=ConsoleLog(sys.stderr), concurrency=1,
-                      build_dir=settings.build_dir)
+                      build_dir=settings.build_dir, debug=debug and debug.target(model))
     try:
         outcome = runtime.invoke(args.function, event)
     finally:

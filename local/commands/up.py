@@ -6,12 +6,14 @@ import threading
 import time
 
 from local.commands.common import run_options, say
+from local.runtime.debugging import DebugFlags, attach_line
 from local.settings import Settings, redact
 from local.stack import Stack
 
 
 def cmd_up(args: argparse.Namespace) -> int:
     settings = Settings.from_environ()
+    debug = DebugFlags.given(args.debug_port, args.debug_function)  # refused before anything starts
     stop = threading.Event()
     received: list[str] = []
 
@@ -24,7 +26,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     began = time.monotonic()
     overrides, env_file = run_options(args, settings, "up")
-    stack = Stack(settings, say=say, parameter_overrides=overrides, env_vars=env_file)
+    stack = Stack(settings, say=say, parameter_overrides=overrides, env_vars=env_file, debug=debug)
     endpoints = stack.start()
     services = endpoints.services
     elapsed = time.monotonic() - began
@@ -36,6 +38,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     say(f"  Lambda API     {services.lambda_url}   (boto3 lambda client, aws lambda invoke --endpoint-url)")
     for function, url in services.function_urls.items():
         say(f"  function URL   {url}   ({function})")
+    if stack.debug:
+        say(attach_line(stack.debug))
     if services.database_url:
         say(f"  Postgres       {redact(services.database_url)}")
     if services.redis_url:

@@ -21,6 +21,7 @@ from local.app.env_vars import read_env_vars
 from local.app.project import accepted_template, load_app, running_addresses
 from local.errors import LocalError
 from local.events.sources import EventSources
+from local.runtime.debugging import DebuggedElsewhere
 from local.runtime.runtime import Runtime
 from local.services.procs import ManagedProcess, ProcessSpec
 from local.settings import Settings
@@ -32,7 +33,10 @@ def ready_file(run_dir: Path) -> Path:
     return Path(run_dir) / f"{NAME}.ready"
 
 
-def run(settings: Settings, parameter_overrides: dict[str, str], env_vars: Path | None = None) -> int:
+def run(settings: Settings, parameter_overrides: dict[str, str], env_vars: Path | None = None,
+        debug_function: str | None = None) -> int:
+    """`debug_function`: the function `up` runs under a debugger; its deliveries go to `up`'s
+    Invoke API, to the instance the debugger is attached to (docs/DEBUGGING.md)."""
     services = running_addresses(settings)
     if services is None:
         raise LocalError(f"no `python -m local up` is running on {settings.state_dir}; start it first")
@@ -46,8 +50,9 @@ def run(settings: Settings, parameter_overrides: dict[str, str], env_vars: Path 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     signal.signal(signal.SIGHUP, lambda *_: reload.set())  # `up` reloaded the template (local/reload/)
+    debugged = DebuggedElsewhere(debug_function, services.lambda_url) if debug_function else None
     runtime = Runtime(model, services.region, services.account_id, build_dir=settings.build_dir,
-                      max_instances=settings.max_instances)
+                      max_instances=settings.max_instances, debug=debugged)
     sources = EventSources(model, runtime, services.aws_endpoint_url, services.redis_url, services.region,
                            services.account_id, state_dir=settings.state_dir, schedule_every_s=settings.schedule_every_s,
                            time_scale=settings.time_scale, max_instances=settings.max_instances)
@@ -89,6 +94,7 @@ class EventRunner:
         self.run_dir = Path(state_dir) / "run"
         self.parameter_overrides = parameter_overrides
         self.env_vars = env_vars
+        self.debug_function: str | None = None  # the logical id `up` debugs, once it knows it
         self._process: ManagedProcess | None = None
 
     def process(self, run_dir: Path) -> ManagedProcess:
@@ -98,6 +104,8 @@ class EventRunner:
             argv += ["--parameter-overrides", *(f"{k}={v}" for k, v in self.parameter_overrides.items())]
         if self.env_vars:
             argv += ["--env-vars", str(Path(self.env_vars).resolve())]
+        if self.debug_function:
+            argv += ["--debug-function", self.debug_function]
         # No log file: the consumers' logs go to the terminal of `local up`, as before.
         self._process = ManagedProcess(ProcessSpec(self.name, argv, log_path=None), run_dir)
         return self._process

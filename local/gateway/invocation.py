@@ -22,9 +22,12 @@ async def invoke_within(runtime: Runtime, function: str, event: dict, timeout_ms
     """The function's outcome, or None past the integration timeout, when the function runs
     on to its own timeout, as on AWS. The integration's clock starts when an instance takes
     the call: waiting for one under the local ceiling is this machine's doing, not the
-    function's. Raises Throttled at the function's reserved concurrency."""
+    function's. Raises Throttled at the function's reserved concurrency.
+
+    A function being debugged (`--debug-port`) has no integration timeout: a request stopped
+    at a breakpoint waits for the debugger, however long (docs/DEBUGGING.md)."""
     limit_s = timeout_ms / 1000
-    if runtime.spec(function).timeout <= limit_s:  # its own timeout comes first: no timer
+    if runtime.debugs(function) or runtime.spec(function).timeout <= limit_s:  # no timer
         return await runtime.invoke_async(function, event, throttle=True)
     started = asyncio.Event()
     call = asyncio.ensure_future(runtime.invoke_async(function, event, on_start=started.set, throttle=True))

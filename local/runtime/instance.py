@@ -32,12 +32,16 @@ class FunctionInstance:
     # -S: no site-packages, only the folders the config lists (surroundings.py). bench/runtime.py
     # measures against the interpreter with its site-packages, as workers ran before.
     interpreter_flags = ("-I", "-S")
+    # Under a debugger (config["debug"]): frozen standard-library modules have no source file a
+    # breakpoint can bind to, and debugpy warns so on every start (docs/DEBUGGING.md).
+    debug_flags = ("-X", "frozen_modules=off")
 
-    def __init__(self, environment: dict[str, str], generation: int):
+    def __init__(self, environment: dict[str, str], generation: int, on_debugger=None):
         self.environment = environment
         self.generation = generation
         self.process: asyncio.subprocess.Process | None = None
         self.init_output = ""  # what the handler's module wrote while it was imported
+        self.on_debugger = on_debugger  # called once a debugging worker listens (debug_pool.py)
 
     @property
     def started(self) -> bool:
@@ -60,8 +64,9 @@ class FunctionInstance:
     async def start(self, config: dict) -> dict | None:
         """Start the worker and wait for its init; returns the init error, if any. `config`:
         see worker.py and Runtime._instance_config."""
+        flags = (*self.interpreter_flags, *(self.debug_flags if "debug" in config else ()))
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, *self.interpreter_flags, str(WORKER_SCRIPT), json.dumps(config),
+            sys.executable, *flags, str(WORKER_SCRIPT), json.dumps(config),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=self.environment, limit=FRAME_LIMIT,
             # Not in the terminal's process group: Ctrl-C is for `local up`, which stops the
             # instances itself. An instance whose parent dies sees stdin close and exits.
@@ -70,8 +75,15 @@ class FunctionInstance:
         deadline, output = time.monotonic() + INIT_TIMEOUT_S, []
         try:
             frame = await self._frame(deadline)
-            while frame is not None and frame["t"] == "log":  # a print() at module level, say
-                output.append(frame["s"])
+            while frame is not None and frame["t"] in ("log", "debugger"):
+                if frame["t"] == "log":  # a print() at module level, say
+                    output.append(frame["s"])
+                else:
+                    # Listening for a debugger, which the worker waits for before it imports the
+                    # handler: that wait, and an init paused at a breakpoint, have no limit.
+                    deadline = None
+                    if self.on_debugger is not None:
+                        self.on_debugger()
                 frame = await self._frame(deadline)
         except TimeoutError:
             await self.kill()
@@ -136,8 +148,11 @@ class FunctionInstance:
                 pass
         await self._wait()
 
-    async def _frame(self, deadline: float):
-        """The next frame; None at end of stream; TimeoutError past the monotonic deadline."""
+    async def _frame(self, deadline: float | None):
+        """The next frame; None at end of stream; TimeoutError past the monotonic deadline (if any)."""
+        if deadline is None:
+            line = await self.process.stdout.readline()
+            return orjson.loads(line) if line else None
         try:
             line = await asyncio.wait_for(self.process.stdout.readline(), max(0.0, deadline - time.monotonic()))
         except asyncio.TimeoutError:

@@ -99,13 +99,20 @@ class FunctionPool:
             else:
                 init_output = ""
             began = time.perf_counter()
-            outcome = await instance.invoke(request_id, event, self.spec.timeout)
+            outcome = await instance.invoke(request_id, event, self.timeout_s())
             return self._finish(result, outcome, (time.perf_counter() - began) * 1000, init_output)
         except asyncio.CancelledError:
             await instance.kill()  # stopped mid-call: its state is unknown, so it does not go back
             raise
         finally:
             await self._release(instance)
+
+    def timeout_s(self) -> float:
+        """How long a call may run: the function's Timeout (a debugged pool lifts it, debug_pool.py)."""
+        return self.spec.timeout
+
+    def new_instance(self, generation: int) -> FunctionInstance:
+        return FunctionInstance(self.environment, generation)
 
     async def stop(self) -> None:
         async with self._available:
@@ -120,7 +127,7 @@ class FunctionPool:
         result.payload, result.error, result.duration_ms = outcome.payload, outcome.error, duration_ms
         closing = []
         if outcome.timed_out:
-            closing.append(logs.timeout_line(request_id, self.spec.timeout))
+            closing.append(logs.timeout_line(request_id, self.timeout_s()))
         elif outcome.error is not None:
             closing.append(f"[ERROR] {outcome.error['errorType']}: {outcome.error['errorMessage']}")
         closing += [logs.end_line(request_id),
@@ -152,7 +159,7 @@ class FunctionPool:
                     return self._idle.pop()
                 if self._count < self.limit:
                     self._count += 1
-                    return FunctionInstance(self.environment, generation)
+                    return self.new_instance(generation)
                 if throttle and self.throttles:
                     raise Throttled(self.spec.logical_id, self.limit)
                 await self._available.wait()

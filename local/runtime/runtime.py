@@ -12,6 +12,7 @@ import os
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from local.app.model import AppModel, FunctionSpec
@@ -20,9 +21,12 @@ from local.build.lambda_python import runtime_sdk
 from local.build.pip_target import BuildFailed
 from local.errors import LocalError
 from local.loop_thread import BackgroundLoop
+from local.runtime.debug_pool import DebugPool
+from local.runtime.debugging import DebuggedElsewhere, DebugTarget
 from local.runtime.instance import MAX_PAYLOAD_BYTES, WORKER_SCRIPT
 from local.runtime.logs import ConsoleLog
 from local.runtime.pool import FunctionPool, Invocation, PoolRetired
+from local.runtime.remote_invoke import invoke_through_api
 from local.runtime.surroundings import build_units, import_path
 from local.settings import DEFAULT_BUILD_DIR, DEFAULT_MAX_INSTANCES
 
@@ -55,8 +59,9 @@ class Runtime:
 
     def __init__(self, model: AppModel, region: str, account_id: str, console: ConsoleLog | None = None,
                  concurrency: int | None = None, loop: BackgroundLoop | None = None, build_dir: Path | None = None,
-                 max_instances: int = DEFAULT_MAX_INSTANCES):
+                 max_instances: int = DEFAULT_MAX_INSTANCES, debug: DebugTarget | DebuggedElsewhere | None = None):
         self.model = model
+        self.debug = debug  # the function being debugged, here or in `up` (debugging.py)
         self.build_dir = Path(build_dir or DEFAULT_BUILD_DIR)
         self.dependencies = DependencyCache(self.build_dir, announce=self._announce_build)
         self._sdk: Path | None = None
@@ -112,8 +117,21 @@ class Runtime:
         self.loop.run(swap())
 
     def invoke(self, name: str, event, request_id: str | None = None) -> Invocation:
-        self.spec(name)  # an unknown name fails here, in the caller's thread
+        spec = self.spec(name)  # an unknown name fails here, in the caller's thread
+        if isinstance(self.debug, DebuggedElsewhere) and spec.logical_id == self.debug.function:
+            return invoke_through_api(self.debug.invoke_url, spec, event, request_id)
         return self.loop.run(self.invoke_async(name, event, request_id))
+
+    def debugs(self, name: str) -> bool:
+        """Whether `name` is the function a debugger attaches to in this process."""
+        return isinstance(self.debug, DebugTarget) and self.spec(name).logical_id == self.debug.function
+
+    def start_debugger(self) -> None:
+        """Start the debugged function's instance now, in the background: it listens for a
+        debugger at once, and the first call finds it ready (DebugPool.start_instance)."""
+        async def start():
+            await self._pool(self.debug.function).start_instance()
+        self.loop.submit(start())
 
     def stop(self) -> None:
         self._stopping = True
@@ -131,9 +149,10 @@ class Runtime:
         pool = self._pools.get(spec.logical_id)
         if pool is None:
             log_stream = uuid.uuid4().hex
-            pool = FunctionPool(spec, lambda: self._instance_config(spec, log_stream),
-                                self._environment(spec, log_stream), self.console, self.concurrency,
-                                record=self.recent.append, max_instances=self.max_instances)
+            kind = partial(DebugPool, self.debug) if self.debugs(spec.logical_id) else FunctionPool
+            pool = kind(spec, lambda: self._instance_config(spec, log_stream),
+                        self._environment(spec, log_stream), self.console, self.concurrency,
+                        record=self.recent.append, max_instances=self.max_instances)
             self._pools[spec.logical_id] = pool
         return pool
 

@@ -7,9 +7,11 @@ as on Lambda, so an import that would fail there fails here.
 
 Protocol, one JSON object a line. In, on stdin: {"id", "deadline_ms", "event"}. Out, on a
 private copy of stdout: {"t": "ready"} or {"t": "init_error", "error"} once, after the
-handler's module is imported; then per invocation any number of {"t": "log", "s": text}
-(whatever the function writes to sys.stdout, sys.stderr or the logging module), and one
-{"t": "result", "payload", "mem"} or {"t": "error", "error", "mem"}.
+handler's module is imported (a debugged worker, config["debug"], first says
+{"t": "debugger"} once it listens, then waits for the debugger to attach: debug_worker.py);
+then per invocation any number of {"t": "log", "s": text} (whatever the function writes to
+sys.stdout, sys.stderr or the logging module), and one {"t": "result", "payload", "mem"} or
+{"t": "error", "error", "mem"}.
 """
 
 import importlib
@@ -187,6 +189,17 @@ def load_handler(handler_path: str):
     return handler, None
 
 
+def wait_for_debugger(settings: dict, channel: Channel) -> dict | None:
+    """debug_worker.py, loaded by its file location (this script's folder is not on the
+    function's path), and only in a debugged worker: nothing of it is in an ordinary cold start."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "local_debug_worker", os.path.join(os.path.dirname(os.path.abspath(__file__)), "debug_worker.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.wait_for_debugger(settings, channel.send)
+
+
 def max_memory_mb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024  # KiB on Linux
 
@@ -202,6 +215,11 @@ def main() -> None:
     compile_from_source(config["source_dirs"])
     os.chdir(config["code_dir"])
 
+    if "debug" in config:
+        init_error = wait_for_debugger(config["debug"], channel)
+        if init_error is not None:
+            channel.send({"t": "init_error", "error": init_error})
+            return
     handler, init_error = load_handler(config["handler"])
     if init_error is not None:
         # Lambda initialises a fresh instance for the next call; the emulator does the same,

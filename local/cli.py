@@ -12,6 +12,7 @@ from local.commands import (
     cmd_generate_event,
     cmd_invoke,
     cmd_list,
+    cmd_logs,
     cmd_tokens,
     cmd_up,
 )
@@ -125,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
     overrides(mint)  # the same as `up` was given: an issuer may be a template parameter
     sam_config(mint)
 
+    logs = commands.add_parser("logs", help="a function's log lines, as sam logs shows them (every process's)")
+    logs.add_argument("function", nargs="?", help="logical id or FunctionName (default: every function)")
+    logs.add_argument("-t", "--tail", action="store_true", help="then follow new lines until Ctrl-C")
+    logs.add_argument("-s", "--since", metavar="WHEN", help="only lines since: 30s, 5m, 2h, 1d, or an ISO 8601 time")
+    logs.add_argument("--filter", metavar="TEXT", help="only lines holding every term (case-sensitive)")
+
     events_cmd = commands.add_parser("events", help="watch events flow to their consumers")
     event_actions = events_cmd.add_subparsers(dest="action", required=True, metavar="ACTION")
     tail = event_actions.add_parser("tail", help="each delivery: when, function, source, how, outcome, detail")
@@ -147,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = {"up": cmd_up, "build": cmd_build, "invoke": cmd_invoke, "generate-event": cmd_generate_event, "list": cmd_list,
+COMMANDS = {"up": cmd_up, "build": cmd_build, "invoke": cmd_invoke, "generate-event": cmd_generate_event, "list": cmd_list, "logs": cmd_logs,
             "tokens": cmd_tokens,
             "events": cmd_events, "dlq": cmd_dlq}
 

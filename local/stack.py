@@ -40,6 +40,7 @@ from local.http.server import HttpServer
 from local.runtime.invoke_api import LambdaInvokeApi
 from local.runtime.code_watch import CodeWatch
 from local.runtime.debugging import DebugFlags, DebugTarget
+from local.runtime.journal import InvocationJournal
 from local.runtime.logs import ConsoleLog
 from local.runtime.runtime import Runtime
 from local.services import external
@@ -72,8 +73,9 @@ def serving(model, region: str, account_id: str, aws_endpoint_url: str | None, *
     `local up` serves on its port, and what tests drive without a socket. Stop the runtime.
     `issuer_dir` holds the development issuer's key, whose tokens every JWT and Cognito
     authorizer accepts (`local tokens mint`); without it, none is trusted."""
+    journal = InvocationJournal(state_dir / "logs", "up") if state_dir is not None else None
     runtime = Runtime(model, region, account_id, console=console_log, build_dir=build_dir, max_instances=max_instances,
-                      debug=debug)
+                      debug=debug, journal=journal)
     return runtime, gateway_for(model, runtime, aws_endpoint_url, access_log=access_log, app_name=app_name,
                                 issuer_dir=issuer_dir, state_dir=state_dir)
 

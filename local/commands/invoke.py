@@ -16,6 +16,7 @@ from local.gateway.proxy_event import proxy_event
 from local.gateway.routes import RouteTable
 from local.http.messages import HttpRequest
 from local.runtime.debugging import DebugFlags
+from local.runtime.journal import InvocationJournal
 from local.runtime.logs import ConsoleLog
 from local.runtime.runtime import Runtime, check_payload_size
 from local.settings import Settings, redact
@@ -38,7 +39,8 @@ def cmd_invoke(args: argparse.Namespace) -> int:
               f"{', '.join([*given, services.aws_endpoint_url])}", file=sys.stderr)
     _, model = load_app(settings, services, overrides, env_overrides)
     runtime = Runtime(model, services.region, services.account_id, console=ConsoleLog(sys.stderr), concurrency=1,
-                      build_dir=settings.build_dir, debug=debug and debug.target(model))
+                      build_dir=settings.build_dir, debug=debug and debug.target(model),
+                      journal=InvocationJournal(settings.state_dir / "logs", "invoke"))
     try:
         outcome = runtime.invoke(args.function, event)
     finally:

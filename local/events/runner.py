@@ -22,6 +22,7 @@ from local.app.project import accepted_template, load_app, running_addresses
 from local.errors import LocalError
 from local.events.sources import EventSources
 from local.runtime.debugging import DebuggedElsewhere
+from local.runtime.journal import InvocationJournal
 from local.runtime.runtime import Runtime
 from local.services.procs import ManagedProcess, ProcessSpec
 from local.settings import Settings
@@ -52,7 +53,8 @@ def run(settings: Settings, parameter_overrides: dict[str, str], env_vars: Path 
     signal.signal(signal.SIGHUP, lambda *_: reload.set())  # `up` reloaded the template (local/reload/)
     debugged = DebuggedElsewhere(debug_function, services.lambda_url) if debug_function else None
     runtime = Runtime(model, services.region, services.account_id, build_dir=settings.build_dir,
-                      max_instances=settings.max_instances, debug=debugged)
+                      max_instances=settings.max_instances, debug=debugged,
+                      journal=InvocationJournal(settings.state_dir / "logs", "events"))
     sources = EventSources(model, runtime, services.aws_endpoint_url, services.redis_url, services.region,
                            services.account_id, state_dir=settings.state_dir, schedule_every_s=settings.schedule_every_s,
                            time_scale=settings.time_scale, max_instances=settings.max_instances)

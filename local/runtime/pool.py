@@ -36,12 +36,13 @@ class PoolRetired(RuntimeError):
 class Invocation:
     request_id: str
     function: str
+    event: object = None  # what it was called with (the journal keeps it, the console replays it)
     payload: object = None
     error: dict | None = None
     log: list[str] = field(default_factory=list)  # as CloudWatch would hold it
     duration_ms: float = 0.0
     init_ms: float | None = None  # set on a cold start
-    finished_at: float = field(default_factory=time.time)
+    finished_at: float = field(default_factory=time.time)  # set again when it finishes
 
     @property
     def failed(self) -> bool:
@@ -83,7 +84,7 @@ class FunctionPool:
         instance = await self._acquire(self.watch.generation(), throttle)
         if on_start is not None:
             on_start()
-        result = Invocation(request_id, self.spec.logical_id)
+        result = Invocation(request_id, self.spec.logical_id, event=event)
         try:
             if not instance.started:  # cold: start it now, inside this invocation
                 try:
@@ -125,6 +126,7 @@ class FunctionPool:
     def _finish(self, result: Invocation, outcome: Outcome, duration_ms: float, init_output: str = "") -> Invocation:
         request_id = result.request_id
         result.payload, result.error, result.duration_ms = outcome.payload, outcome.error, duration_ms
+        result.finished_at = time.time()
         closing = []
         if outcome.timed_out:
             closing.append(logs.timeout_line(request_id, self.timeout_s()))

@@ -24,6 +24,7 @@ from local.loop_thread import BackgroundLoop
 from local.runtime.debug_pool import DebugPool
 from local.runtime.debugging import DebuggedElsewhere, DebugTarget
 from local.runtime.instance import MAX_PAYLOAD_BYTES, WORKER_SCRIPT
+from local.runtime.journal import InvocationJournal
 from local.runtime.logs import ConsoleLog
 from local.runtime.pool import FunctionPool, Invocation, PoolRetired
 from local.runtime.remote_invoke import invoke_through_api
@@ -59,8 +60,10 @@ class Runtime:
 
     def __init__(self, model: AppModel, region: str, account_id: str, console: ConsoleLog | None = None,
                  concurrency: int | None = None, loop: BackgroundLoop | None = None, build_dir: Path | None = None,
-                 max_instances: int = DEFAULT_MAX_INSTANCES, debug: DebugTarget | DebuggedElsewhere | None = None):
+                 max_instances: int = DEFAULT_MAX_INSTANCES, debug: DebugTarget | DebuggedElsewhere | None = None,
+                 journal: InvocationJournal | None = None):
         self.model = model
+        self.journal = journal  # every finished invocation on disk, for `local logs` and the console
         self.debug = debug  # the function being debugged, here or in `up` (debugging.py)
         self.build_dir = Path(build_dir or DEFAULT_BUILD_DIR)
         self.dependencies = DependencyCache(self.build_dir, announce=self._announce_build)
@@ -139,6 +142,8 @@ class Runtime:
             self.loop.run(self._stop_pools())
         if self._owns_loop:
             self.loop.stop()
+        if self.journal is not None:  # after the pools: their last calls are kept too
+            self.journal.close()
 
     async def _stop_pools(self) -> None:
         pools, self._pools = list(self._pools.values()), {}
@@ -152,9 +157,14 @@ class Runtime:
             kind = partial(DebugPool, self.debug) if self.debugs(spec.logical_id) else FunctionPool
             pool = kind(spec, lambda: self._instance_config(spec, log_stream),
                         self._environment(spec, log_stream), self.console, self.concurrency,
-                        record=self.recent.append, max_instances=self.max_instances)
+                        record=self._record, max_instances=self.max_instances)
             self._pools[spec.logical_id] = pool
         return pool
+
+    def _record(self, invocation: Invocation) -> None:
+        self.recent.append(invocation)
+        if self.journal is not None:
+            self.journal.record(invocation)
 
     def build_all(self) -> list:
         """Build every function's and layer's requirements now (each once, two at a time), so

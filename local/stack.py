@@ -67,7 +67,7 @@ class Endpoints:
 
 def serving(model, region: str, account_id: str, aws_endpoint_url: str | None, *, console_log: ConsoleLog | None = None,
             access_log: AccessLog | None = None, build_dir=None, app_name: str = "local",
-            max_instances: int = DEFAULT_MAX_INSTANCES, issuer_dir: Path | None = None,
+            max_instances: int = DEFAULT_MAX_INSTANCES, issuer_dir: Path | None = None, function_urls=None,
             state_dir: Path | None = None, debug: DebugTarget | None = None) -> tuple[Runtime, Gateway]:
     """The template's functions and the gateway in front of them, its console included: what
     `local up` serves on its port, and what tests drive without a socket. Stop the runtime.
@@ -77,15 +77,16 @@ def serving(model, region: str, account_id: str, aws_endpoint_url: str | None, *
     runtime = Runtime(model, region, account_id, console=console_log, build_dir=build_dir, max_instances=max_instances,
                       debug=debug, journal=journal)
     return runtime, gateway_for(model, runtime, aws_endpoint_url, access_log=access_log, app_name=app_name,
-                                issuer_dir=issuer_dir, state_dir=state_dir)
+                                issuer_dir=issuer_dir, state_dir=state_dir, function_urls=function_urls)
 
 
 def gateway_for(model, runtime: Runtime, aws_endpoint_url: str | None, *, access_log: AccessLog | None = None,
-                app_name: str = "local", issuer_dir: Path | None = None, state_dir: Path | None = None) -> Gateway:
+                app_name: str = "local", issuer_dir: Path | None = None, state_dir: Path | None = None,
+                function_urls: dict[str, str] | None = None) -> Gateway:
     """The gateway and its console for a model, in front of a runtime: at start, and again for
     each template reload (local/reload/)."""
     issuer = DevIssuer(issuer_dir) if issuer_dir is not None else None
-    console = WebConsole(model, runtime, aws_endpoint_url, runtime.region, app_name, issuer, state_dir)
+    console = WebConsole(model, runtime, aws_endpoint_url, runtime.region, app_name, issuer, state_dir, function_urls)
     return Gateway(model, runtime, runtime.account_id, runtime.region, access_log=access_log, console=console,
                    keys=KeySource(trusted=issuer))
 
@@ -180,7 +181,7 @@ class Stack:
             self._runtime, gateway_app = serving(model, s.region, deployment.account_id, urls["aws"],
                                                  build_dir=s.build_dir, app_name=declaration.name,
                                                  max_instances=s.max_instances, issuer_dir=issuer_folder(s),
-                                                 state_dir=s.state_dir, debug=self.debug)
+                                                 state_dir=s.state_dir, debug=self.debug, function_urls=services.function_urls)
             step = self._done(say_builds(self._runtime.build_all(), self.say), step)
             loop = self._runtime.loop  # one event loop serves both and every function's pipes
             gateway_front = Front(gateway_app)  # what a template reload swaps (local/reload/)
@@ -197,7 +198,7 @@ class Stack:
             self._urls = FunctionUrlServers(self._runtime, deployment.account_id, s.region, s.bind_host,
                                             s.gateway_port, gateway_app.access_log)
             self._urls.start(model)
-            services.function_urls = self._urls.urls
+            services.function_urls.update(self._urls.urls)  # in place: the console reads this dict
             record_addresses(s, services)  # the event runner reads where the services are from it
             record_accepted_template(s, template)  # and the template from this copy
             process = self._supervisor.start(runner)
@@ -205,7 +206,7 @@ class Stack:
             # Template edits from now on (local/reload/): read, checked and provisioned as above, then swapped in.
             make_gateway = lambda model: gateway_for(  # noqa: E731 - the same gateway as at start, another model
                 model, self._runtime, urls["aws"], access_log=gateway_app.access_log, app_name=declaration.name,
-                issuer_dir=issuer_folder(s), state_dir=s.state_dir)
+                issuer_dir=issuer_folder(s), state_dir=s.state_dir, function_urls=services.function_urls)
             reading = TemplateReading(s, services, self.parameter_overrides, self.env_vars, clients, declaration,
                                       make_gateway)
             self._reloader = Reloader(watched_files(s.template_path, template, self.env_vars), reading,
@@ -244,7 +245,8 @@ class Stack:
     def _after_reload(self, reloaded, services: Addresses, runner: EventRunner) -> None:
         """What other processes read of the stack, made true of the reloaded template."""
         self._reprovision = lambda: self._provision(reloaded.resolver, reloaded.model)
-        services.function_urls = self._urls.urls
+        services.function_urls.clear()  # in place: the console reads this dict
+        services.function_urls.update(self._urls.urls)
         record_addresses(self.settings, services)
         record_accepted_template(self.settings, reloaded.template)
         runner.reload()  # the event runner reads the accepted template and swaps its sources

@@ -10,6 +10,7 @@ not kept (the record says how big it was; such an invocation cannot be replayed)
 MAX_FILE_BYTES is moved aside to `.jsonl.1`, the one before it dropped.
 """
 
+import collections
 import json
 import os
 import threading
@@ -77,13 +78,7 @@ class InvocationJournal:
             self._open.clear()
 
     def _line(self, invocation) -> bytes:
-        entry = {
-            "request_id": invocation.request_id, "function": invocation.function,
-            "started_at": invocation.finished_at - (invocation.duration_ms + (invocation.init_ms or 0)) / 1000,
-            "finished_at": invocation.finished_at, "duration_ms": round(invocation.duration_ms, 3),
-            "init_ms": None if invocation.init_ms is None else round(invocation.init_ms, 3),
-            "process": self.process, "log": invocation.log, "error": invocation.error,
-        }
+        entry = record_of(invocation, self.process, with_fields=False)
         # The event and the answer are serialized once, and spliced in whole or not at all.
         fields = []
         for name, value in (("event", invocation.event), ("payload", invocation.payload)):
@@ -93,6 +88,21 @@ class InvocationJournal:
             else:
                 fields.append(b',"' + name.encode() + b'":' + data)
         return orjson.dumps(entry, default=str)[:-1] + b"".join(fields) + b"}\n"
+
+
+def record_of(invocation, process: str, with_fields: bool = True) -> dict:
+    """An Invocation as the journal keeps it (the console shows this process's own ones so
+    when there is no journal)."""
+    entry = {
+        "request_id": invocation.request_id, "function": invocation.function,
+        "started_at": invocation.finished_at - (invocation.duration_ms + (invocation.init_ms or 0)) / 1000,
+        "finished_at": invocation.finished_at, "duration_ms": round(invocation.duration_ms, 3),
+        "init_ms": None if invocation.init_ms is None else round(invocation.init_ms, 3),
+        "process": process, "log": invocation.log, "error": invocation.error,
+    }
+    if with_fields:
+        entry["event"], entry["payload"] = invocation.event, invocation.payload
+    return entry
 
 
 def _file_name(function: str) -> str:
@@ -136,22 +146,75 @@ def records(folder: Path, function: str | None = None, since: float | None = Non
     return sorted(found, key=lambda record: record["started_at"])
 
 
-def recent(folder: Path, limit: int = 100, tail_bytes: int = 1024 * 1024) -> list[dict]:
-    """The latest `limit` invocations of all functions, newest first, from the end of each file."""
-    found = []
-    for path in Path(folder).glob(f"*{SUFFIX}"):
+class JournalTail:
+    """The latest records of every function's file, read as they are appended: each call reads
+    only what was written since the one before (the console asks every two seconds), and never
+    more than `tail_bytes` of a file. `shape` makes what is kept of a record (the console keeps
+    no events or answers in memory: it reads one from the file when asked, with `find`)."""
+
+    def __init__(self, folder: Path, keep: int = 100, tail_bytes: int = 1024 * 1024, shape=lambda record: record):
+        self.folder, self.keep, self.tail_bytes, self.shape = Path(folder), keep, tail_bytes, shape
+        self._lock = threading.Lock()
+        self._files: dict[str, list] = {}  # file name -> [inode, offset read to, deque of (finished_at, shaped)]
+
+    def latest(self, limit: int = 100) -> list[dict]:
+        """Newest first, every function's together."""
+        with self._lock:
+            present = set()
+            for path in self.folder.glob(f"*{SUFFIX}"):
+                present.add(path.name)
+                self._catch_up(path)
+            for gone in set(self._files) - present:
+                del self._files[gone]
+            found = [entry for _, _, kept in self._files.values() for entry in kept]
+        found.sort(key=lambda entry: entry[0], reverse=True)
+        return [shaped for _, shaped in found[:limit]]
+
+    def _catch_up(self, path: Path) -> None:
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return
+        followed = self._files.get(path.name)
+        if followed is None:
+            followed = self._files[path.name] = [stat.st_ino, 0, collections.deque(maxlen=self.keep)]
+        elif followed[0] != stat.st_ino:  # moved aside to .1 by a writer: the rest of it first
+            older = path.with_name(path.name + ".1")
+            try:
+                if older.stat().st_ino == followed[0]:
+                    self._read(older, followed)
+            except FileNotFoundError:
+                pass
+            followed[0], followed[1] = stat.st_ino, 0
+        self._read(path, followed)
+
+    def _read(self, path: Path, followed: list) -> None:
         try:
             size = path.stat().st_size
+        except FileNotFoundError:  # being moved aside: the next call reads it
+            return
+        # The start of a long file is not looked at. Read from mid-line, the line's end is no
+        # JSON (its closing brace has no opening one), so read_records leaves it out.
+        found, followed[1] = read_records(path, max(followed[1], size - self.tail_bytes))
+        followed[2].extend((record["finished_at"], self.shape(record)) for record in found)
+
+
+def find(folder: Path, function: str, request_id: str, finished_at: float | None = None) -> dict | None:
+    """The latest record of `request_id` (an asynchronous invocation's retries share one;
+    `finished_at` tells them apart), looked for from the end of the function's files."""
+    needle = b'"request_id":' + orjson.dumps(request_id)
+    for path in reversed(journal_files(folder, function)):
+        try:
+            data = path.read_bytes()
         except FileNotFoundError:
             continue
-        start = max(0, size - tail_bytes)
-        batch, _ = read_records(path, start)
-        found += batch[1:] if start else batch  # the first line read from mid-file may be cut
-    return sorted(found, key=lambda record: record["finished_at"], reverse=True)[:limit]
-
-
-def find(folder: Path, function: str, request_id: str) -> dict | None:
-    for record in reversed(records(folder, function)):
-        if record["request_id"] == request_id:
-            return record
+        for line in reversed(data.splitlines()):
+            if needle not in line:
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if record.get("request_id") == request_id and (finished_at is None or record["finished_at"] == finished_at):
+                return record
     return None

@@ -8,7 +8,13 @@ import time
 import pytest
 
 from local.commands.log_lines import readable, since_epoch
-from local.runtime.journal import InvocationJournal, find, journal_files, recent, records
+from local.runtime.journal import (
+    InvocationJournal,
+    JournalTail,
+    find,
+    journal_files,
+    records,
+)
 from local.runtime.pool import Invocation
 
 
@@ -28,7 +34,7 @@ def test_each_invocation_is_one_record_with_its_event_answer_and_log(tmp_path):
     assert record["event"] == {"k": 1} and record["payload"] == {"ok": True} and record["log"] == ["START", "hello"]
     assert record["process"] == "up" and record["init_ms"] == 40.0 and record["started_at"] <= record["finished_at"]
     assert find(tmp_path, "Other", "r2")["error"] == {"errorType": "E"}
-    assert [r["request_id"] for r in recent(tmp_path)] == ["r2", "r1"]
+    assert [r["request_id"] for r in JournalTail(tmp_path).latest()] == ["r2", "r1"]
 
 
 def test_an_event_too_big_to_keep_is_left_out_and_said_so(tmp_path):
@@ -45,6 +51,36 @@ def test_a_full_file_is_moved_aside_and_both_are_read(tmp_path):
     assert [path.name for path in files] == ["Fn.jsonl.1", "Fn.jsonl"]
     ids = [record["request_id"] for record in records(tmp_path, "Fn")]
     assert ids == sorted(ids, key=lambda i: int(i[1:])) and ids[-1] == "r19" and len(ids) < 20
+
+
+def test_the_tail_reads_what_was_appended_since_and_follows_a_moved_file(tmp_path):
+    journal = InvocationJournal(tmp_path, "up", max_file_bytes=2000)
+    tail = JournalTail(tmp_path, keep=5, shape=lambda record: record["request_id"])
+    journal.record(invocation(request_id="r0"))
+    assert tail.latest() == ["r0"]
+    for number in range(1, 20):  # moved aside to .1 more than once meanwhile
+        journal.record(invocation(request_id=f"r{number}"))
+        if number % 3 == 0:
+            assert tail.latest()[0] == f"r{number}"
+    assert tail.latest() == ["r19", "r18", "r17", "r16", "r15"]
+    assert find(tmp_path, "Fn", "r18")["request_id"] == "r18" and find(tmp_path, "Fn", "r0") is None  # dropped
+
+
+def test_a_tail_started_on_a_long_file_reads_only_its_end(tmp_path):
+    journal = InvocationJournal(tmp_path, "up")
+    for number in range(50):
+        journal.record(invocation(request_id=f"r{number}"))
+    size = (tmp_path / "Fn.jsonl").stat().st_size
+    latest = JournalTail(tmp_path, tail_bytes=size // 5, shape=lambda record: record["request_id"]).latest()
+    assert 5 <= len(latest) < 11 and latest[0] == "r49"  # whole records only, the cut one left out
+
+
+def test_find_tells_retries_sharing_a_request_id_apart_by_their_finish(tmp_path):
+    journal = InvocationJournal(tmp_path, "events")
+    journal.record(invocation(request_id="same", event={"attempt": 1}, finished_at=100.0))
+    journal.record(invocation(request_id="same", event={"attempt": 2}, finished_at=200.0))
+    assert find(tmp_path, "Fn", "same")["event"] == {"attempt": 2}
+    assert find(tmp_path, "Fn", "same", finished_at=100.0)["event"] == {"attempt": 1}
 
 
 def _write_many(folder, tag, count):

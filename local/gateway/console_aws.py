@@ -2,6 +2,8 @@
 letters go) and the configuration parameters, a SecureString's value never fetched. Each
 call blocks: the console makes them off the event loop."""
 
+import functools
+
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -11,9 +13,23 @@ from local.app.model import AppModel
 
 class ConsoleAws:
     def __init__(self, aws_endpoint_url: str | None, region: str):
+        self.aws_endpoint_url, self.region = aws_endpoint_url, region
+
+    # Made when the page first asks: a boto3 client costs tens of milliseconds, and a console
+    # is made again at every template reload (local/reload/), mostly with no page open.
+    @functools.cached_property
+    def sqs(self):
+        return self._client("sqs")
+
+    @functools.cached_property
+    def ssm(self):
+        return self._client("ssm")
+
+    def _client(self, service: str):
+        if not self.aws_endpoint_url:
+            return None
         config = Config(connect_timeout=0.5, read_timeout=1, retries={"max_attempts": 1})
-        make = lambda service: emulator_client(service, aws_endpoint_url, region, config)
-        self.sqs, self.ssm = (make("sqs"), make("ssm")) if aws_endpoint_url else (None, None)
+        return emulator_client(service, self.aws_endpoint_url, self.region, config)
 
     def queues(self, model: AppModel) -> list[dict]:
         if self.sqs is None:

@@ -47,10 +47,15 @@ def run(settings: Settings, parameter_overrides: dict[str, str], env_vars: Path 
                         template=accepted_template(settings))[1]
 
     model = read_model()
-    stop, reload = threading.Event(), threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    signal.signal(signal.SIGHUP, lambda *_: reload.set())  # `up` reloaded the template (local/reload/)
+    # One event wakes the loop for either signal: a reload is applied at once, not at the next tick.
+    wake, received = threading.Event(), set()
+
+    def on_signal(signum, _frame):
+        received.add(signal.SIGHUP if signum == signal.SIGHUP else signal.SIGTERM)
+        wake.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # SIGHUP: `up` reloaded the template
+        signal.signal(signum, on_signal)
     debugged = DebuggedElsewhere(debug_function, services.lambda_url) if debug_function else None
     runtime = Runtime(model, services.region, services.account_id, build_dir=settings.build_dir,
                       max_instances=settings.max_instances, debug=debugged,
@@ -63,9 +68,11 @@ def run(settings: Settings, parameter_overrides: dict[str, str], env_vars: Path 
         sources.start()
         marker.write_text(json.dumps({"pid": os.getpid(), "sources": sources.count}))
         # Never outlive the `local up` that started it, however that one ended.
-        while not stop.wait(0.1) and psutil.pid_exists(services.pid):
-            if reload.is_set():
-                reload.clear()
+        while signal.SIGTERM not in received and psutil.pid_exists(services.pid):
+            wake.wait(1)
+            wake.clear()
+            if signal.SIGHUP in received and signal.SIGTERM not in received:
+                received.discard(signal.SIGHUP)
                 swap(read_model, runtime, sources)
                 marker.write_text(json.dumps({"pid": os.getpid(), "sources": sources.count}))
     finally:

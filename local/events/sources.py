@@ -121,12 +121,10 @@ class EventSources:
             threads.append(AsyncInvoker(spec, invoke, self.queues, region, self.destinations, self.deliveries,
                                         stop_event, self.clock, limit))
         stream = spec.environment.get("EVENTS_STREAM")  # the app's Redis fallback of its topic, if it has one
-        used_queues = []
         for source in spec.sqs_events:
             queue = queues_by_arn.get(source.queue_arn)
             if queue is None:
                 continue
-            used_queues.append(queue)
             register(f"sqs:{queue.name}", "sqs", "Enabled" if source.enabled else "Disabled")
             if not source.enabled:
                 continue
@@ -157,12 +155,7 @@ class EventSources:
                     stop_event, self.clock, region, self.account_id, spec.arn, every_s=self.schedule_every_s))
             except ScheduleError as error:
                 log.warning("schedule %s of %s not run: %s", schedule.name, spec.logical_id, error)
-        # Whatever its threads were made from: the same key, the same sources. (Its routes and
-        # URL are the gateway's business.)
-        key = (spec.model_dump(exclude={"api_events", "url"}), [queue.model_dump() for queue in used_queues],
-               [(sub.endpoint, sub.filter_policy, sub.filter_policy_scope) for sub in model.subscriptions.values()
-                if sub.protocol == "sqs" and sub.endpoint in {queue.arn for queue in used_queues}])
-        return SourceGroup(key, threads, stop_event)
+        return SourceGroup(_sources_key(model, spec), threads, stop_event)
 
     @property
     def count(self) -> int:
@@ -186,9 +179,9 @@ class EventSources:
         restarted, epoch = [], self.deliveries.new_epoch()
         for name in set(self.groups) | set(model.functions):
             old, spec = self.groups.get(name), model.functions.get(name)
+            if old is not None and spec is not None and old.key == _sources_key(model, spec):
+                continue  # the running group goes on
             fresh = self._group(model, spec) if spec is not None else None
-            if old is not None and fresh is not None and old.key == fresh.key:
-                continue  # made but never started: the running group goes on
             if old is not None:
                 old.stop()
                 self.groups.pop(name)
@@ -205,3 +198,13 @@ class EventSources:
         for group in self.groups.values():
             group.stop()
         self.deliveries.close()  # after the pollers: their last deliveries are logged too
+
+
+def _sources_key(model: AppModel, spec) -> tuple:
+    """What a function's sources are made from: the same key, the same sources. (Its routes and
+    URL are the gateway's business.)"""
+    queues = [queue for queue in model.queues.values() if queue.arn in {event.queue_arn for event in spec.sqs_events}]
+    arns = {queue.arn for queue in queues}
+    return (spec.model_dump(exclude={"api_events", "url"}), [queue.model_dump() for queue in queues],
+            [(sub.endpoint, sub.filter_policy, sub.filter_policy_scope) for sub in model.subscriptions.values()
+             if sub.protocol == "sqs" and sub.endpoint in arns])
